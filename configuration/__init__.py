@@ -1,0 +1,1 @@
+"""Menu app: not built yet (see docs/FEATURES.md)."""

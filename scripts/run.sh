@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make run`: the private stack under var/, migrations, the `admin` account, and the console
+# (gunicorn on 127.0.0.1:$MAILADMIN_PORT, a Celery worker and beat). Idempotent: what runs is left alone.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PY=$PWD/.venv/bin/python
+PORT=${MAILADMIN_PORT:-8000}
+RUN=var/run LOG=var/log
+mkdir -p "$RUN" "$LOG"
+# Plain HTTP on loopback: the production shape (MAILADMIN_TLS=1, the default) sits behind TLS.
+export MAILADMIN_TLS=${MAILADMIN_TLS:-0}
+export MAILADMIN_ALLOWED_HOSTS=${MAILADMIN_ALLOWED_HOSTS:-127.0.0.1,localhost}
+export CONSOLE_URL=${CONSOLE_URL:-http://127.0.0.1:$PORT/}
+
+alive() { local pid; pid=$(tr -d ' \n' < "$1" 2>/dev/null) || return 1; [[ -n $pid ]] || return 1
+          local s; s=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1; [[ -n $s && $s != Z* ]]; }
+
+if "$PY" manage.py stack status >/dev/null 2>&1; then
+  echo "private stack: already running (var/stack)"
+else
+  "$PY" manage.py stack start
+fi
+"$PY" manage.py migrate --noinput -v0
+"$PY" manage.py collectstatic --noinput -v0
+"$PY" manage.py ensure_admin
+
+if alive "$RUN/gunicorn.pid"; then
+  echo "console: already running (pid $(cat "$RUN/gunicorn.pid"))"
+else
+  .venv/bin/gunicorn mailadmin.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --daemon \
+    --pid "$RUN/gunicorn.pid" --access-logfile "$LOG/access.log" --error-logfile "$LOG/gunicorn.log"
+fi
+if ! alive "$RUN/celery-worker.pid"; then
+  .venv/bin/celery -A mailadmin worker --detach --concurrency 2 --pidfile "$PWD/$RUN/celery-worker.pid" \
+    --logfile "$PWD/$LOG/celery-worker.log" --loglevel INFO
+fi
+if ! alive "$RUN/celery-beat.pid"; then
+  .venv/bin/celery -A mailadmin beat --detach --pidfile "$PWD/$RUN/celery-beat.pid" \
+    --logfile "$PWD/$LOG/celery-beat.log" --loglevel INFO
+fi
+
+for _ in $(seq 1 100); do
+  if "$PY" - "$PORT" <<'PYEOF' 2>/dev/null; then break; fi
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/login/", timeout=1)
+PYEOF
+  sleep 0.1
+done
+echo
+echo "mailadmin console: http://127.0.0.1:$PORT/   (log in as admin; the first run printed its password above)"
+echo "daemons: var/stack.env (LDAP_URI, SMTP_PORT, IMAP_PORT, ...);  stop everything: make stop"

@@ -1,0 +1,255 @@
+"""Postfix main.cf, master.cf and one `ldap:` table file per map."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mailadmin.configfiles import values as v
+from mailadmin.configfiles.files import with_header
+
+SOURCE = "mailadmin/configfiles/postfix.py"
+
+
+@dataclass(frozen=True)
+class LdapTable:
+    """One postfix-ldap lookup table (ldap_table(5)). `query_filter` may use %s %u %d, nothing else."""
+
+    name: str
+    server_uri: str
+    bind_dn: str
+    bind_pw: str
+    search_base: str
+    query_filter: str
+    result_attribute: str
+    result_format: str = ""
+    scope: str = "sub"
+    # Only keys of these domains are looked up (ldap_table `domain`): no LDAP query for other domains.
+    domains: Sequence[str] = ()
+    timeout: int = 5
+
+
+@dataclass(frozen=True)
+class PostfixParams:
+    config_dir: Path
+    queue_dir: Path
+    data_dir: Path
+    log_file: Path
+    myhostname: str
+    mailbox_domain: str
+    relay_host: str
+    relay_port: int
+    lmtp_host: str
+    lmtp_port: int
+    smtp_port: int
+    submission_port: int | None = None
+    domain_tables: Sequence[str] = ()
+    alias_tables: Sequence[str] = ()
+    mailbox_tables: Sequence[str] = ()
+    # Room for later issues (aliases, forwards, system aliases): more maps appended after the account map.
+    extra_alias_tables: Sequence[str] = ()
+    # Where SASL finds smtpd.conf (pwcheck_method: saslauthd) for the submission port.
+    sasl_config_dir: Path | None = None
+    syslog_name: str = "mailadmin"
+    message_size_limit: int = 50 * 1024 * 1024
+    minimal_backoff_time: str = "1h"
+    maximal_backoff_time: str = "4h"
+    queue_run_delay: str = "1h"
+    extra: Sequence[tuple[str, str]] = field(default_factory=tuple)
+
+
+def _table_ref(name: str, ref: str) -> str:
+    """`type:/absolute/path`; the type names the lookup table kind, the path its file."""
+    kind, sep, where = ref.partition(":")
+    if not sep or kind not in {"ldap", "hash", "lmdb", "texthash", "inline", "static", "proxy"}:
+        raise v.ConfigValueError(name, "must be TYPE:/path with a known table type", ref)
+    if kind == "proxy":
+        _table_ref(name, where)
+    elif kind not in {"inline", "static"}:
+        v.path(name, where)
+    return v.text(name, ref, forbid=", ")
+
+
+_DURATION = re.compile(r"\d{1,6}[smhdw]?")
+
+
+def render_main_cf(p: PostfixParams) -> str:
+    config_dir = v.path("config_dir", p.config_dir)
+    log_file = v.path("log_file", p.log_file)
+    relay = f"[{v.host('relay_host', p.relay_host)}]:{v.port('relay_port', p.relay_port)}"
+    lmtp = f"lmtp:inet:{v.host('lmtp_host', p.lmtp_host)}:{v.port('lmtp_port', p.lmtp_port)}"
+    mailbox_domain = v.host("mailbox_domain", p.mailbox_domain)
+    domains = [mailbox_domain] + [_table_ref(f"domain_tables[{i}]", t) for i, t in enumerate(p.domain_tables)]
+    aliases = [_table_ref(f"alias_tables[{i}]", t) for i, t in enumerate(p.alias_tables)]
+    aliases += [_table_ref(f"extra_alias_tables[{i}]", t) for i, t in enumerate(p.extra_alias_tables)]
+    mailboxes = [_table_ref(f"mailbox_tables[{i}]", t) for i, t in enumerate(p.mailbox_tables)]
+    # maillog_file must start with one of these prefixes or `postfix start` exits 1 without a word.
+    log_prefix = str(Path(log_file).parent)
+    settings: list[tuple[str, str]] = [
+        ("compatibility_level", "3.6"),
+        # must equal the -c directory, or postfix warns about an overriding entry
+        ("config_directory", config_dir),
+        ("queue_directory", v.path("queue_dir", p.queue_dir)),
+        ("data_directory", v.path("data_dir", p.data_dir)),
+        # no syslogd here: postlogd writes the log file (postlog service in master.cf)
+        ("maillog_file", log_file),
+        ("maillog_file_prefixes", f"/var, /dev/stdout, {log_prefix}"),
+        ("syslog_name", v.word("syslog_name", p.syslog_name)),
+        ("myhostname", v.host("myhostname", p.myhostname)),
+        ("mydomain", mailbox_domain),
+        ("myorigin", "$mydomain"),
+        ("mydestination", ""),
+        ("inet_interfaces", "loopback-only"),
+        ("inet_protocols", "ipv4"),
+        ("mynetworks", "127.0.0.0/8"),
+        (
+            "smtpd_relay_restrictions",
+            "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination",
+        ),
+        # long ids are never reused: safe keys for the queue pages
+        ("enable_long_queue_ids", "yes"),
+        ("relayhost", relay),
+        ("smtp_connect_timeout", "2s"),
+        ("minimal_backoff_time", v.text("minimal_backoff_time", p.minimal_backoff_time, pattern=_DURATION)),
+        ("maximal_backoff_time", v.text("maximal_backoff_time", p.maximal_backoff_time, pattern=_DURATION)),
+        ("queue_run_delay", v.text("queue_run_delay", p.queue_run_delay, pattern=_DURATION)),
+        ("message_size_limit", str(v.integer("message_size_limit", p.message_size_limit, minimum=1024))),
+        ("alias_maps", ""),
+        ("alias_database", ""),
+        ("local_recipient_maps", ""),
+        ("biff", "no"),
+        ("append_dot_mydomain", "no"),
+        ("smtputf8_enable", "no"),
+        ("virtual_mailbox_domains", ", ".join(domains)),
+        ("virtual_alias_maps", ", ".join(aliases)),
+        ("virtual_mailbox_maps", ", ".join(mailboxes)),
+        ("virtual_transport", lmtp),
+    ]
+    if p.sasl_config_dir is not None:
+        settings += [
+            ("smtpd_sasl_type", "cyrus"),
+            ("smtpd_sasl_path", "smtpd"),
+            ("cyrus_sasl_config_path", v.path("sasl_config_dir", p.sasl_config_dir)),
+            ("smtpd_sasl_security_options", "noanonymous"),
+        ]
+    known = {key for key, _ in settings}
+    for i, (key, value) in enumerate(p.extra):
+        v.word(f"extra[{i}].name", key)
+        if key in known:
+            raise v.ConfigValueError(f"extra[{i}].name", "is set by the renderer already", key)
+        settings.append((key, v.text(f"extra[{i}]({key})", value, allow_empty=True)))
+    body = "".join(f"{key} = {value}\n" for key, value in settings)
+    return with_header(body, source=SOURCE)
+
+
+# name, type, private, unpriv, chroot, wakeup, maxproc, command
+_BASE_SERVICES: tuple[tuple[str, ...], ...] = (
+    ("pickup", "unix", "n", "-", "n", "60", "1", "pickup"),
+    ("cleanup", "unix", "n", "-", "n", "-", "0", "cleanup"),
+    ("qmgr", "unix", "n", "-", "n", "300", "1", "qmgr"),
+    ("tlsmgr", "unix", "-", "-", "n", "1000?", "1", "tlsmgr"),
+    ("rewrite", "unix", "-", "-", "n", "-", "-", "trivial-rewrite"),
+    ("bounce", "unix", "-", "-", "n", "-", "0", "bounce"),
+    ("defer", "unix", "-", "-", "n", "-", "0", "bounce"),
+    ("trace", "unix", "-", "-", "n", "-", "0", "bounce"),
+    ("verify", "unix", "-", "-", "n", "-", "1", "verify"),
+    ("flush", "unix", "n", "-", "n", "1000?", "0", "flush"),
+    ("proxymap", "unix", "-", "-", "n", "-", "-", "proxymap"),
+    ("proxywrite", "unix", "-", "-", "n", "-", "1", "proxymap"),
+    ("smtp", "unix", "-", "-", "n", "-", "-", "smtp"),
+    ("relay", "unix", "-", "-", "n", "-", "-", "smtp"),
+    ("showq", "unix", "n", "-", "n", "-", "-", "showq"),
+    ("error", "unix", "-", "-", "n", "-", "-", "error"),
+    ("retry", "unix", "-", "-", "n", "-", "-", "error"),
+    ("discard", "unix", "-", "-", "n", "-", "-", "discard"),
+    ("local", "unix", "-", "n", "n", "-", "-", "local"),
+    ("virtual", "unix", "-", "n", "n", "-", "-", "virtual"),
+    ("lmtp", "unix", "-", "-", "n", "-", "-", "lmtp"),
+    ("anvil", "unix", "-", "-", "n", "-", "1", "anvil"),
+    ("scache", "unix", "-", "-", "n", "-", "1", "scache"),
+    ("postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd"),
+)
+
+
+def _service(*columns: str, options: Sequence[tuple[str, str]] = ()) -> str:
+    line = (
+        f"{columns[0]:<20} {columns[1]:<10} " + " ".join(f"{c:<6}" for c in columns[2:7]) + f" {columns[7]}"
+    )
+    opts = "".join(f"\n  -o {key}={value}" for key, value in options)
+    return line.rstrip() + opts + "\n"
+
+
+def render_master_cf(p: PostfixParams) -> str:
+    """Every service with chroot n: a chroot would need /etc files copied into the private spool."""
+    smtp_port = v.port("smtp_port", p.smtp_port)
+    out = [_service(f"127.0.0.1:{smtp_port}", "inet", "n", "-", "n", "-", "-", "smtpd")]
+    if p.submission_port is not None:
+        sub_port = v.port("submission_port", p.submission_port)
+        if p.sasl_config_dir is None:
+            raise v.ConfigValueError("submission_port", "needs sasl_config_dir (SASL AUTH)", sub_port)
+        out.append(
+            _service(
+                f"127.0.0.1:{sub_port}",
+                "inet",
+                "n",
+                "-",
+                "n",
+                "-",
+                "-",
+                "smtpd",
+                options=(
+                    ("syslog_name", f"{v.word('syslog_name', p.syslog_name)}/submission"),
+                    ("smtpd_sasl_auth_enable", "yes"),
+                    ("smtpd_client_restrictions", "permit_sasl_authenticated,reject"),
+                    ("smtpd_relay_restrictions", "permit_sasl_authenticated,reject"),
+                ),
+            )
+        )
+    out.extend(_service(*row) for row in _BASE_SERVICES)
+    return with_header("".join(out), source=SOURCE)
+
+
+def render_ldap_table(t: LdapTable) -> str:
+    """The file holds bind_pw: write it mode 0640 root:postfix (the lookups run as user postfix)."""
+    v.word("name", t.name)
+    lines = [
+        ("server_host", v.text(f"{t.name}.server_uri", t.server_uri, forbid=" ,")),
+        ("version", "3"),
+        ("bind", "yes"),
+        ("bind_dn", v.dn(f"{t.name}.bind_dn", t.bind_dn)),
+        ("bind_pw", v.secret(f"{t.name}.bind_pw", t.bind_pw, forbid="%")),
+        ("search_base", v.dn(f"{t.name}.search_base", t.search_base)),
+        ("scope", v.choice(f"{t.name}.scope", t.scope, ("sub", "one", "base"))),
+        ("query_filter", _filter(f"{t.name}.query_filter", t.query_filter)),
+        ("result_attribute", v.word(f"{t.name}.result_attribute", t.result_attribute)),
+        ("timeout", str(v.integer(f"{t.name}.timeout", t.timeout, minimum=1, maximum=300))),
+    ]
+    if t.result_format:
+        lines.append(("result_format", _filter(f"{t.name}.result_format", t.result_format)))
+    if t.domains:
+        lines.append(
+            ("domain", ", ".join(v.host(f"{t.name}.domains[{i}]", d) for i, d in enumerate(t.domains)))
+        )
+    if not t.server_uri.startswith(("ldap://", "ldapi://", "ldaps://")):
+        raise v.ConfigValueError(
+            f"{t.name}.server_uri", "must be an ldap://, ldaps:// or ldapi:// URI", t.server_uri
+        )
+    body = "".join(f"{key} = {value}\n" for key, value in lines)
+    return with_header(body, source=SOURCE)
+
+
+def _filter(name: str, value: str) -> str:
+    """ldap_table expands %s %u %d %S %U %D %[1-9] and %%; any other %-sequence is a mistake."""
+    checked = v.text(name, value)
+    i = 0
+    while i < len(checked):
+        if checked[i] == "%":
+            nxt = checked[i + 1 : i + 2]
+            if nxt not in set("sudSUD123456789%"):
+                raise v.ConfigValueError(name, f"unknown expansion %{nxt}", value)
+            i += 2
+            continue
+        i += 1
+    return checked

@@ -1,0 +1,211 @@
+"""What a stack is made of: its settings, its ports, and where each file lives in the state dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+from mailadmin.stack.process import StackError
+
+PROJECT_SCHEMA = Path(__file__).resolve().parent.parent / "directory" / "schema" / "mailadmin.ldif"
+
+
+@dataclass(frozen=True)
+class Ports:
+    ldap: int = 10389
+    smtp: int = 10025
+    submission: int = 10587
+    imap: int = 10143
+    lmtp: int = 10024
+    redis: int = 16379
+    postgres: int = 15432
+    # Nothing listens here: remote mail defers at once with "connection refused" and stays in the queue.
+    relay: int = 10029
+
+    def listening(self) -> dict[str, int]:
+        """The ports our daemons bind (the relay port is meant to stay dead)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "relay"}
+
+    @classmethod
+    def auto(cls) -> Ports:
+        """Free loopback ports from the kernel. All sockets stay open until every port is chosen, so the
+        eight are distinct; another program may still take one before the daemons bind it (start() checks)."""
+        socks = []
+        try:
+            for _ in fields(cls):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.bind(("127.0.0.1", 0))
+                socks.append(sock)
+            return cls(*(s.getsockname()[1] for s in socks))
+        finally:
+            for sock in socks:
+                sock.close()
+
+
+def port_busy(port: int) -> bool:
+    """Would a daemon fail to bind 127.0.0.1:port? SO_REUSEADDR as the daemons use it, so a TIME_WAIT
+    leftover of an earlier run does not count as busy."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    state_dir: Path
+    ports: Literal["default", "auto"] | Ports = "default"
+    base_dn: str = "dc=mailadmin"
+    mailbox_domain: str = "mailbox.internal"
+    # Test/dev speed-up: slapd's mdb and PostgreSQL skip fsync (about 9x faster LDAP writes here). A crash of
+    # the machine can lose the last writes; set False for data you care about.
+    nosync: bool = True
+    # Cyrus delete_mode: "immediate" frees a deleted mailbox's name at once (what tests want); "delayed"
+    # keeps it as DELETED.* for recovery, like a production server.
+    delete_mode: Literal["immediate", "delayed"] = "immediate"
+    cyrus_servername: str = "imap.mailadmin.internal"
+    cyrus_admin: str = "cyrus"
+    timeout: float = 30.0
+    cyrus_bin_dir: Path = Path("/usr/lib/cyrus/bin")
+    pg_bin_dir: Path | None = None  # newest /usr/lib/postgresql/*/bin when None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every path of a state dir in one place, so start, stop and status agree on them."""
+
+    root: Path
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def ldap(self) -> Path:
+        return self.root / "ldap"
+
+    @property
+    def slapd_pid(self) -> Path:
+        return self.ldap / "run" / "slapd.pid"
+
+    @property
+    def ldapi_socket(self) -> Path:
+        return self.ldap / "run" / "ldapi"
+
+    @property
+    def ldapi_uri(self) -> str:
+        return "ldapi://" + quote(str(self.ldapi_socket), safe="")
+
+    @property
+    def saslauthd(self) -> Path:
+        return self.root / "saslauthd"
+
+    @property
+    def saslauthd_pid(self) -> Path:
+        return self.saslauthd / "saslauthd.pid"
+
+    @property
+    def saslauthd_mux(self) -> Path:
+        return self.saslauthd / "mux"
+
+    @property
+    def postfix(self) -> Path:
+        return self.root / "postfix"
+
+    @property
+    def postfix_etc(self) -> Path:
+        return self.postfix / "etc"
+
+    @property
+    def postfix_pid(self) -> Path:
+        return self.postfix / "spool" / "pid" / "master.pid"
+
+    @property
+    def maillog(self) -> Path:
+        return self.postfix / "log" / "maillog"
+
+    @property
+    def cyrus(self) -> Path:
+        return self.root / "cyrus"
+
+    @property
+    def imapd_conf(self) -> Path:
+        return self.cyrus / "etc" / "imapd.conf"
+
+    @property
+    def cyrus_pid(self) -> Path:
+        return self.cyrus / "run" / "master.pid"
+
+    @property
+    def redis(self) -> Path:
+        return self.root / "redis"
+
+    @property
+    def redis_pid(self) -> Path:
+        return self.redis / "redis.pid"
+
+    @property
+    def pg(self) -> Path:
+        return self.root / "pg"
+
+    @property
+    def pg_data(self) -> Path:
+        return self.pg / "data"
+
+    @property
+    def pg_pid(self) -> Path:
+        return self.pg_data / "postmaster.pid"
+
+    @property
+    def syslog(self) -> Path:
+        return self.root / "syslog"
+
+    @property
+    def syslog_pid(self) -> Path:
+        return self.syslog / "devlog.pid"
+
+    @property
+    def syslog_file(self) -> Path:
+        return self.syslog / "messages"
+
+    @property
+    def env_file(self) -> Path:
+        return self.root / "stack.env"
+
+    @property
+    def ports_file(self) -> Path:
+        return self.root / "ports.json"
+
+
+def save_ports(layout: Layout, ports: Ports) -> None:
+    layout.ports_file.write_text(json.dumps(asdict(ports)) + "\n", encoding="utf-8")
+
+
+def load_ports(layout: Layout) -> Ports | None:
+    try:
+        return Ports(**json.loads(layout.ports_file.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def check_socket_paths(layout: Layout) -> None:
+    """AF_UNIX paths are limited to 107 bytes; a deep temp dir breaks slapd/postgres with obscure errors."""
+    longest = max(
+        (
+            layout.ldapi_socket,
+            layout.saslauthd_mux,
+            layout.cyrus / "run" / "socket" / "notify",
+            layout.pg / ".s.PGSQL.65535",
+        ),
+        key=lambda p: len(os.fsencode(p)),
+    )
+    if len(os.fsencode(longest)) > 107:
+        raise StackError(f"state dir too deep: socket path {longest} exceeds 107 bytes")

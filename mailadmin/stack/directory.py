@@ -1,0 +1,152 @@
+"""slapd (the directory) and saslauthd (IMAP/SMTP logins checked against it)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from mailadmin.configfiles import atomic_write
+from mailadmin.configfiles.saslauthd import SaslauthdParams, render_saslauthd_conf
+from mailadmin.configfiles.slapd import SlapdParams, render_config_ldif
+from mailadmin.directory.skeleton import skeleton_ldif
+from mailadmin.stack.base import MANAGER, POSTFIX_BIND, SASLAUTHD_BIND, Service, require, unix_listening
+from mailadmin.stack.config import PROJECT_SCHEMA
+from mailadmin.stack.process import child_env, run
+
+
+class Slapd(Service):
+    name = "slapd"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.layout.slapd_pid
+
+    def address(self) -> str:
+        return self.ctx.ldap_uri
+
+    def logs(self) -> list[Path]:
+        return [self.layout.ldap / "slapd.log"]
+
+    def prepare(self) -> None:
+        require("/usr/sbin/slapd", "/usr/sbin/slapadd", "slappasswd", "ldapwhoami", "ldapadd")
+        ldap = self.layout.ldap
+        for sub in ("run", "data"):
+            (ldap / sub).mkdir(parents=True, exist_ok=True)
+        ldap.chmod(0o700)  # holds the whole directory and the config with the root password hash
+        params = SlapdParams(
+            base_dn=self.ctx.base_dn,
+            root_dn=self.ctx.manager_dn,
+            root_pw_hash=self.ctx.secrets.ssha(MANAGER),
+            run_dir=ldap / "run",
+            db_dir=ldap / "data",
+            project_schema=PROJECT_SCHEMA,
+            service_dns=(self.ctx.service_dn("postfix"), self.ctx.service_dn("saslauthd")),
+            nosync=self.ctx.config.nosync,
+        )
+        config_ldif = atomic_write(ldap / "config.ldif", render_config_ldif(params), mode=0o600)
+        # cn=config is rebuilt from the rendered LDIF on every start, so a changed renderer always applies;
+        # the data (mdb) stays. Runtime edits of cn=config do not survive a restart of the private stack.
+        slapd_d = ldap / "slapd.d"
+        shutil.rmtree(slapd_d, ignore_errors=True)
+        slapd_d.mkdir(mode=0o700)
+        run(["/usr/sbin/slapadd", "-n0", "-F", slapd_d, "-l", config_ldif])
+        marker = ldap / ".initialised"
+        if not marker.exists():
+            for stale in (ldap / "data").iterdir():
+                stale.unlink()
+            skeleton = atomic_write(
+                ldap / "skeleton.ldif",
+                skeleton_ldif(
+                    self.ctx.base_dn,
+                    postfix_pw_hash=self.ctx.secrets.ssha(POSTFIX_BIND),
+                    saslauthd_pw_hash=self.ctx.secrets.ssha(SASLAUTHD_BIND),
+                ),
+                mode=0o600,
+            )
+            # Offline and quick (-q): slapd is not running yet.
+            run(["/usr/sbin/slapadd", "-q", "-F", slapd_d, "-b", self.ctx.base_dn, "-l", skeleton])
+            marker.touch()
+        self.layout.ldapi_socket.unlink(missing_ok=True)
+
+    def launch(self) -> None:
+        urls = f"ldap://127.0.0.1:{self.ctx.ports.ldap}/ {self.layout.ldapi_uri}"
+        try:
+            run(["/usr/sbin/slapd", "-F", self.layout.ldap / "slapd.d", "-h", urls], log=self.logs()[0])
+        except Exception as exc:
+            raise self.fail(str(exc)) from exc
+
+    def ready(self) -> bool:
+        # A simple bind as the postfix service account proves: listening, database open, skeleton loaded.
+        result = subprocess.run(
+            [
+                "ldapwhoami",
+                "-x",
+                "-H",
+                self.ctx.ldap_uri,
+                "-D",
+                self.ctx.service_dn("postfix"),
+                "-y",
+                str(self.ctx.secrets.path(POSTFIX_BIND)),
+            ],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env=child_env(),
+            timeout=5,
+            check=False,
+        )
+        return result.returncode == 0
+
+
+class Saslauthd(Service):
+    name = "saslauthd"
+
+    def syslog_marker(self) -> str:
+        return "saslauthd["
+
+    @property
+    def pidfile(self) -> Path:
+        return self.layout.saslauthd_pid
+
+    def address(self) -> str:
+        return str(self.layout.saslauthd_mux)
+
+    def logs(self) -> list[Path]:
+        return [self.layout.saslauthd / "saslauthd.log", self.layout.syslog_file]
+
+    def prepare(self) -> None:
+        require("/usr/sbin/saslauthd", "testsaslauthd")
+        directory = self.layout.saslauthd
+        directory.mkdir(exist_ok=True)
+        # Postfix smtpd (user postfix) and Cyrus imapd (user cyrus) must reach the mux socket.
+        directory.chmod(0o755)
+        conf = render_saslauthd_conf(
+            SaslauthdParams(
+                server_uri=self.ctx.ldap_uri + "/",
+                bind_dn=self.ctx.service_dn("saslauthd"),
+                bind_pw=self.ctx.secrets.get(SASLAUTHD_BIND),
+                search_base=self.ctx.base_dn,
+            )
+        )
+        atomic_write(directory / "saslauthd.conf", conf, mode=0o600)
+
+    def launch(self) -> None:
+        d = self.layout.saslauthd
+        argv: list[str | Path] = [
+            "/usr/sbin/saslauthd",
+            "-a",
+            "ldap",
+            "-O",
+            d / "saslauthd.conf",
+            "-m",
+            d,
+            "-n",
+            "2",
+        ]
+        try:
+            run(argv, log=d / "saslauthd.log")
+        except Exception as exc:
+            raise self.fail(str(exc)) from exc
+
+    def ready(self) -> bool:
+        return self.running() and unix_listening(self.layout.saslauthd_mux)

@@ -1,0 +1,241 @@
+"""Postfix (SMTP in, LDAP lookups, LMTP out) and Cyrus IMAP (the mail store)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from mailadmin import postfix
+from mailadmin.configfiles import atomic_write
+from mailadmin.configfiles.cyrus import CONFIG_SUBDIRS, CyrusParams, render_cyrus_conf, render_imapd_conf
+from mailadmin.configfiles.postfix import (
+    LdapTable,
+    PostfixParams,
+    render_ldap_table,
+    render_main_cf,
+    render_master_cf,
+)
+from mailadmin.configfiles.saslauthd import render_sasl_app_conf
+from mailadmin.stack.base import CYRUS_ADMIN, POSTFIX_BIND, Service, banner, require
+from mailadmin.stack.process import run, terminate, wait_gone
+
+# Enabled accounts only: a disabled account (mailEnabled FALSE) is unknown to Postfix, so 550 at RCPT.
+ENABLED_ACCOUNT = "(objectClass=mailAccount)(!(mailEnabled=FALSE))"
+
+
+class Postfix(Service):
+    name = "postfix"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.layout.postfix_pid
+
+    @property
+    def etc(self) -> Path:
+        return self.layout.postfix_etc
+
+    def address(self) -> str:
+        return f"smtp://127.0.0.1:{self.ctx.ports.smtp} submission://127.0.0.1:{self.ctx.ports.submission}"
+
+    def logs(self) -> list[Path]:
+        return [self.layout.maillog]
+
+    def tables(self) -> list[LdapTable]:
+        base, mailbox_domain = self.ctx.base_dn, self.ctx.config.mailbox_domain
+        common: dict[str, Any] = {
+            "server_uri": self.ctx.ldap_uri,
+            "bind_dn": self.ctx.service_dn("postfix"),
+            "bind_pw": self.ctx.secrets.get(POSTFIX_BIND),
+            "search_base": f"ou=domains,{base}",
+        }
+        return [
+            LdapTable(
+                name="domains",
+                query_filter="(&(objectClass=mailDomain)(dc=%s))",
+                result_attribute="dc",
+                scope="one",
+                **common,
+            ),
+            # Every address of an account becomes <uid>@<mailbox domain>: Cyrus knows mailboxes by login.
+            LdapTable(
+                name="accounts",
+                query_filter=f"(&{ENABLED_ACCOUNT}(|(mail=%s)(mailAlias=%s)))",
+                result_attribute="uid",
+                result_format=f"%s@{mailbox_domain}",
+                **common,
+            ),
+            LdapTable(
+                name="mailboxes",
+                query_filter=f"(&{ENABLED_ACCOUNT}(uid=%u))",
+                result_attribute="uid",
+                domains=(mailbox_domain,),
+                **common,
+            ),
+        ]
+
+    def params(self) -> PostfixParams:
+        p, ports = self.layout.postfix, self.ctx.ports
+        return PostfixParams(
+            config_dir=self.etc,
+            queue_dir=p / "spool",
+            data_dir=p / "data",
+            log_file=self.layout.maillog,
+            myhostname=f"mx.{self.ctx.config.mailbox_domain}",
+            mailbox_domain=self.ctx.config.mailbox_domain,
+            relay_host="127.0.0.1",
+            relay_port=ports.relay,
+            lmtp_host="127.0.0.1",
+            lmtp_port=ports.lmtp,
+            smtp_port=ports.smtp,
+            submission_port=ports.submission,
+            domain_tables=(f"ldap:{self.etc}/domains.cf",),
+            alias_tables=(f"ldap:{self.etc}/accounts.cf",),
+            mailbox_tables=(f"ldap:{self.etc}/mailboxes.cf",),
+            sasl_config_dir=self.etc / "sasl",
+            syslog_name="postfix-mailadmin",
+        )
+
+    def prepare(self) -> None:
+        require("/usr/sbin/postfix", "/usr/sbin/postconf", "/usr/sbin/postmap", "script")
+        if "ldap" not in Path("/etc/postfix/dynamicmaps.cf").read_text(errors="replace"):
+            raise self.fail("postfix-ldap is not installed (no ldap in /etc/postfix/dynamicmaps.cf)")
+        p = self.layout.postfix
+        # spool and data sit beside etc, never inside it: `postfix check` wants etc's tree owned by root.
+        for sub in ("etc", "etc/sasl", "spool", "data", "log"):
+            (p / sub).mkdir(parents=True, exist_ok=True)
+            (p / sub).chmod(0o755)
+        shutil.chown(p / "data", "postfix", "postfix")
+        params = self.params()
+        # backdate: a main.cf younger than 2 s makes every Postfix program nap until it is older
+        atomic_write(self.etc / "main.cf", render_main_cf(params), backdate=3)
+        atomic_write(self.etc / "master.cf", render_master_cf(params), backdate=3)
+        # bind_pw inside; smtpd, cleanup and trivial-rewrite read the tables as user postfix
+        for table in self.tables():
+            text = render_ldap_table(table)
+            atomic_write(self.etc / f"{table.name}.cf", text, mode=0o640, group="postfix", backdate=3)
+        # Debian's Postfix reads <cyrus_sasl_config_path>/smtpd.conf and defaults that path to etc/sasl.
+        atomic_write(self.etc / "sasl" / "smtpd.conf", render_sasl_app_conf(self.layout.saslauthd_mux))
+
+    def launch(self) -> None:
+        try:
+            postfix.postfix_start(self.etc)
+        except postfix.PostfixError as exc:
+            raise self.fail(exc.message) from exc
+
+    def ready(self) -> bool:
+        ports = self.ctx.ports
+        return banner(ports.smtp, b"220") and banner(ports.submission, b"220")
+
+    def stop(self) -> None:
+        pid = self.pid()
+        if pid is not None:
+            try:
+                postfix.postfix_stop(self.etc)  # asynchronous: the master exits a moment later
+                wait_gone(pid, timeout=15)
+            except postfix.PostfixError:
+                terminate(pid)
+        self.pidfile.unlink(missing_ok=True)
+
+
+class Cyrus(Service):
+    name = "cyrus"
+
+    def syslog_marker(self) -> str:
+        return self.ctx.syslog_tag + "/"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.layout.cyrus_pid
+
+    def address(self) -> str:
+        return f"imap://127.0.0.1:{self.ctx.ports.imap} lmtp://127.0.0.1:{self.ctx.ports.lmtp}"
+
+    def logs(self) -> list[Path]:
+        return [self.layout.cyrus / "cyrmaster.log", self.layout.syslog_file]
+
+    def params(self) -> CyrusParams:
+        c = self.layout.cyrus
+        return CyrusParams(
+            imapd_conf=self.layout.imapd_conf,
+            config_dir=c / "lib",
+            partition_dir=c / "spool",
+            run_dir=c / "run",
+            servername=self.ctx.config.cyrus_servername,
+            saslauthd_mux=self.layout.saslauthd_mux,
+            sasldb=c / "sasldb2",
+            imap_port=self.ctx.ports.imap,
+            lmtp_port=self.ctx.ports.lmtp,
+            admins=(self.ctx.config.cyrus_admin,),
+            bin_dir=self.ctx.config.cyrus_bin_dir,
+            delete_mode=self.ctx.config.delete_mode,
+            # a private dev/test server on loopback: no guessing to slow down, but many wrong-password tests
+            failed_login_pause=0,
+            syslog_prefix=self.ctx.syslog_tag,
+        )
+
+    def prepare(self) -> None:
+        bin_dir = self.ctx.config.cyrus_bin_dir
+        require("/usr/sbin/cyrmaster", "/usr/sbin/saslpasswd2", bin_dir / "imapd", bin_dir / "lmtpd")
+        c = self.layout.cyrus
+        first = not (c / ".initialised").exists()
+        dirs = [c / "etc", c / "spool", c / "run" / "proc", c / "run" / "lock", c / "run" / "socket"]
+        dirs += [c / "lib" / sub for sub in CONFIG_SUBDIRS]
+        for d in dirs:
+            d.mkdir(parents=True, exist_ok=True)
+        params = self.params()
+        atomic_write(self.layout.imapd_conf, render_imapd_conf(params))
+        atomic_write(c / "etc" / "cyrus.conf", render_cyrus_conf(params))
+        if first:
+            # The admin lives in sasldb (auxprop), realm = servername; users go through saslauthd to LDAP.
+            run(
+                [
+                    "/usr/sbin/saslpasswd2",
+                    "-p",
+                    "-c",
+                    "-f",
+                    params.sasldb,
+                    "-u",
+                    params.servername,
+                    self.ctx.config.cyrus_admin,
+                ],
+                stdin_text=self.ctx.secrets.get(CYRUS_ADMIN),
+            )
+        # cyrmaster starts as root and drops to cyrus:mail; everything it writes must be theirs.
+        for top in (c / "lib", c / "spool", c / "run"):
+            _chown_tree(top, "cyrus", "mail", deep=first)
+        shutil.chown(params.sasldb, "cyrus", "mail")
+        params.sasldb.chmod(0o640)
+        if first:
+            (c / ".initialised").touch()
+
+    def launch(self) -> None:
+        c = self.layout.cyrus
+        argv: list[str | Path] = [
+            "/usr/sbin/cyrmaster",
+            "-C",
+            self.layout.imapd_conf,
+            "-M",
+            c / "etc" / "cyrus.conf",
+        ]
+        try:
+            run([*argv, "-p", self.pidfile, "-d"], log=c / "cyrmaster.log")
+        except Exception as exc:
+            raise self.fail(str(exc)) from exc
+
+    def ready(self) -> bool:
+        return banner(self.ctx.ports.imap, b"* OK") and banner(self.ctx.ports.lmtp, b"220")
+
+
+def _chown_tree(top: Path, user: str, group: str, *, deep: bool) -> None:
+    """chown -R on first start; later only the directories themselves (the spool may be large)."""
+    shutil.chown(top, user, group)
+    if not deep:
+        for child in top.iterdir():
+            if child.is_dir():
+                shutil.chown(child, user, group)
+        return
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            shutil.chown(os.path.join(dirpath, name), user, group)

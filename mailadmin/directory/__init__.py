@@ -1,0 +1,133 @@
+"""The directory gateway: the only code that imports `ldap` (python-ldap).
+
+Import from here: `from mailadmin.directory import get_entry, DirectoryConflict, dit`.
+Modules: connection (pool, binds), errors, names (allow-lists, escaping), dit (tree layout), entries,
+search (reads, paging, sorting), write (changes, passwords), roles (roles_for, counts).
+"""
+
+from __future__ import annotations
+
+from mailadmin.directory import dit
+from mailadmin.directory.connection import bind_as, close_all
+from mailadmin.directory.dit import domain_name, domains_of, is_inside, same_dn, valid_dn
+from mailadmin.directory.entries import Entry, Page, Window, is_account
+from mailadmin.directory.errors import (
+    DirectoryConflict,
+    DirectoryError,
+    DirectoryNotFound,
+    DirectoryPageExpired,
+    DirectoryRefused,
+    DirectorySizeLimit,
+    DirectoryUnavailable,
+)
+from mailadmin.directory.names import (
+    InvalidName,
+    check_address,
+    check_container_name,
+    check_domain,
+    check_login,
+    check_password,
+    check_value,
+    escape_dn,
+    escape_filter,
+)
+from mailadmin.directory.policy import (
+    account_locked,
+    account_unlock,
+    password_min_length,
+    password_must_change,
+    password_reset_required,
+)
+from mailadmin.directory.roles import administrators, counts, domain_admins, group_admins, roles_for
+from mailadmin.directory.search import (
+    NO_ATTRS,
+    count,
+    exists,
+    filter_and,
+    filter_eq,
+    filter_or,
+    get_entry,
+    iter_paged,
+    search,
+    search_page,
+    search_window,
+)
+from mailadmin.directory.server import schema_loaded, server_info
+from mailadmin.directory.write import (
+    Change,
+    add,
+    add_values,
+    delete,
+    delete_subtree,
+    delete_values,
+    modify,
+    password_modify,
+    password_modify_as_user,
+    rename,
+    replace,
+)
+
+__all__ = [
+    "Change",
+    "DirectoryConflict",
+    "DirectoryError",
+    "DirectoryNotFound",
+    "DirectoryPageExpired",
+    "DirectoryRefused",
+    "DirectorySizeLimit",
+    "DirectoryUnavailable",
+    "Entry",
+    "InvalidName",
+    "NO_ATTRS",
+    "Page",
+    "Window",
+    "account_locked",
+    "account_unlock",
+    "add",
+    "add_values",
+    "administrators",
+    "bind_as",
+    "check_address",
+    "check_container_name",
+    "check_domain",
+    "check_login",
+    "check_password",
+    "check_value",
+    "close_all",
+    "count",
+    "counts",
+    "delete",
+    "delete_subtree",
+    "delete_values",
+    "dit",
+    "domain_admins",
+    "domain_name",
+    "domains_of",
+    "escape_dn",
+    "escape_filter",
+    "exists",
+    "filter_and",
+    "filter_eq",
+    "filter_or",
+    "get_entry",
+    "group_admins",
+    "is_account",
+    "is_inside",
+    "iter_paged",
+    "modify",
+    "password_min_length",
+    "password_modify",
+    "password_modify_as_user",
+    "password_must_change",
+    "password_reset_required",
+    "rename",
+    "replace",
+    "roles_for",
+    "same_dn",
+    "schema_loaded",
+    "search",
+    "search_page",
+    "search_window",
+    "server_info",
+    "valid_dn",
+]

@@ -1,0 +1,175 @@
+"""The directory tree of docs/directory.md as functions: DN builders and the "is it inside?" test.
+
+Builders check every name against its allow-list and escape it. The base DN is read from settings at each call
+(tests and the stack change it).
+"""
+
+from __future__ import annotations
+
+import ldap
+import ldap.dn
+from django.conf import settings
+
+from mailadmin.directory.names import (
+    InvalidName,
+    check_container_name,
+    check_domain,
+    check_login,
+    escape_dn,
+)
+
+# Attribute type names a DN may spell in long form; compared by their short name.
+_TYPE_ALIASES = {
+    "domaincomponent": "dc",
+    "userid": "uid",
+    "commonname": "cn",
+    "organizationname": "o",
+    "organizationalunitname": "ou",
+}
+
+Rdn = frozenset[tuple[str, str]]
+
+
+def base_dn() -> str:
+    return str(settings.LDAP_BASE_DN)
+
+
+def domains_dn() -> str:
+    return f"ou=domains,{base_dn()}"
+
+
+def admins_dn() -> str:
+    return f"ou=admins,{base_dn()}"
+
+
+def roles_dn() -> str:
+    return f"ou=roles,{base_dn()}"
+
+
+def administrators_group_dn() -> str:
+    return f"cn=administrators,{roles_dn()}"
+
+
+def services_dn() -> str:
+    return f"ou=services,{base_dn()}"
+
+
+def policies_dn() -> str:
+    return f"ou=policies,{base_dn()}"
+
+
+def system_aliases_dn() -> str:
+    return f"ou=system-aliases,{base_dn()}"
+
+
+def domain_dn(domain: str) -> str:
+    return f"dc={escape_dn(check_domain(domain))},{domains_dn()}"
+
+
+def organization_dn(domain: str, organization: str) -> str:
+    return f"o={escape_dn(check_container_name(organization, 'organization'))},{domain_dn(domain)}"
+
+
+def aliases_dn(domain: str) -> str:
+    return f"ou=aliases,{domain_dn(domain)}"
+
+
+def group_dn(parent_dn: str, name: str) -> str:
+    return f"ou={escape_dn(check_container_name(name, 'group'))},{_checked_dn(parent_dn)}"
+
+
+def account_dn(container_dn: str, uid: str) -> str:
+    return f"uid={escape_dn(check_login(uid))},{_checked_dn(container_dn)}"
+
+
+def _checked_dn(dn: str) -> str:
+    if _parse(dn) is None:
+        raise InvalidName("This is not a valid directory name (DN).", "dn")
+    return dn
+
+
+def _parse(dn: str) -> list[Rdn] | None:
+    """DN as a list of RDNs, each a set of (type, value) with types and values case-folded; None if invalid.
+
+    Values are compared case-insensitively because every naming attribute of our tree (dc, o, ou, cn, uid)
+    has a case-ignore equality rule.
+    """
+    if not isinstance(dn, str) or not dn or "\x00" in dn:
+        return None
+    try:
+        parsed = ldap.dn.str2dn(dn)
+    except (ldap.DECODING_ERROR, TypeError, ValueError):
+        return None
+    rdns: list[Rdn] = []
+    for rdn in parsed:
+        avas = []
+        for attr_type, value, _flags in rdn:
+            name = attr_type.strip().lower()
+            avas.append((_TYPE_ALIASES.get(name, name), " ".join(value.split()).casefold()))
+        rdns.append(frozenset(avas))
+    return rdns
+
+
+def valid_dn(dn: str) -> bool:
+    return _parse(dn) is not None
+
+
+def normalize_dn(dn: str) -> str:
+    """A canonical string form (lower-case types and values, RFC 4514 escaping) for comparisons and keys."""
+    rdns = _parse(dn)
+    if rdns is None:
+        raise InvalidName("This is not a valid directory name (DN).", "dn")
+    return ",".join("+".join(f"{t}={escape_dn(v)}" for t, v in sorted(rdn)) for rdn in rdns)
+
+
+def same_dn(a: str, b: str) -> bool:
+    pa, pb = _parse(a), _parse(b)
+    return pa is not None and pa == pb
+
+
+def is_inside(dn: str, container_dn: str, *, strict: bool = False) -> bool:
+    """True if `dn` is `container_dn` or below it (LDAP subtree scope); with strict=True only below it.
+
+    Component-wise, never by string: `uid=x,dc=aa.test,...` is not inside `dc=a.test,...`, and
+    `uid=x\\,dc=a.test,...` (an escaped comma inside one RDN) is not either. Invalid DNs are never inside.
+    """
+    child, parent = _parse(dn), _parse(container_dn)
+    if child is None or parent is None:
+        return False
+    if len(child) < len(parent) or (strict and len(child) == len(parent)):
+        return False
+    return child[len(child) - len(parent) :] == parent
+
+
+def parent_dn(dn: str) -> str:
+    """The DN one level up, as the server would spell it back."""
+    parsed = ldap.dn.str2dn(dn)
+    return ldap.dn.dn2str(parsed[1:])
+
+
+def rdn_value(dn: str) -> str:
+    """The value of the first RDN: `alice` for `uid=alice,o=a.test,...` (unescaped)."""
+    return str(ldap.dn.str2dn(dn)[0][0][1])
+
+
+def domain_of(dn: str) -> str | None:
+    """The domain name an entry belongs to (lower-case), or None if it is not inside ou=domains."""
+    rdns, top = _parse(dn), _parse(domains_dn())
+    if rdns is None or top is None or len(rdns) <= len(top) or rdns[-len(top) :] != top:
+        return None
+    domain_rdn = rdns[-len(top) - 1]
+    if len(domain_rdn) != 1:
+        return None
+    ((attr_type, value),) = domain_rdn
+    return value if attr_type == "dc" else None
+
+
+def domain_name(dn: str) -> str | None:
+    """Alias of `domain_of` (the name views use)."""
+    return domain_of(dn)
+
+
+def domains_of(dn: str) -> list[str]:
+    """The domain names a change to `dn` belongs to, for audit rows: one or none."""
+    name = domain_of(dn)
+    return [name] if name else []

@@ -1,0 +1,137 @@
+"""Is each daemon up, which version, at which address — for the dashboard and the stack check.
+
+Every probe has a short timeout: a dead daemon must not make the dashboard hang."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import connection
+
+PROBE_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    name: str
+    up: bool
+    address: str
+    version: str = ""
+    detail: str = ""
+    millis: int = 0
+
+
+def _banner(host: str, port: int, greeting: bytes = b"") -> str:
+    with socket.create_connection((host, port), timeout=PROBE_TIMEOUT) as sock:
+        sock.settimeout(PROBE_TIMEOUT)
+        if greeting:
+            sock.sendall(greeting)
+        data = sock.recv(4096).decode("utf-8", "replace").strip()
+        if data.startswith("220"):
+            sock.sendall(b"QUIT\r\n")
+        elif data.startswith("* OK"):
+            sock.sendall(b"x LOGOUT\r\n")
+        return data
+
+
+def _timed(name: str, address: str, probe: Callable[[], tuple[bool, str, str]]) -> ServiceState:
+    start = time.monotonic()
+    try:
+        up, version, detail = probe()
+    except Exception as exc:  # noqa: BLE001 — any failure of a probe means "down", with its reason
+        up, version, detail = False, "", str(exc) or exc.__class__.__name__
+    return ServiceState(name, up, address, version, detail, int((time.monotonic() - start) * 1000))
+
+
+def _ldap() -> tuple[bool, str, str]:
+    from mailadmin import directory
+
+    info = directory.server_info()
+    return True, info.get("version", ""), info.get("detail", "")
+
+
+def _smtp() -> tuple[bool, str, str]:
+    banner = _banner(settings.SMTP_HOST, settings.SMTP_PORT)
+    if not banner.startswith("220"):
+        return False, "", banner[:200]
+    version = ""
+    try:
+        from mailadmin import postfix
+
+        version = "Postfix " + postfix.mail_version(settings.POSTFIX_CONFIG_DIR)
+    except Exception:  # noqa: BLE001 — the version is a nicety; the banner proves it is up
+        version = "Postfix"
+    return True, version, banner[:200]
+
+
+def _imap() -> tuple[bool, str, str]:
+    banner = _banner(settings.IMAP_HOST, settings.IMAP_PORT)
+    if not banner.startswith("* OK"):
+        return False, "", banner[:200]
+    match = re.search(r"Cyrus IMAP (\d[\w.]*)", banner)
+    return True, f"Cyrus IMAP {match.group(1)}" if match else "IMAP", ""
+
+
+def _redis() -> tuple[bool, str, str]:
+    import redis
+
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
+    )
+    try:
+        info = client.info("server")
+    finally:
+        client.close()
+    return True, f"Redis {info.get('redis_version', '')}", ""
+
+
+def _database() -> tuple[bool, str, str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            return True, f"PostgreSQL {cursor.fetchone()[0]}", ""
+        cursor.execute("SELECT sqlite_version()")
+        return True, f"SQLite {cursor.fetchone()[0]}", ""
+
+
+def _worker() -> tuple[bool, str, str]:
+    from mailadmin.celery import app
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return True, "in-process (eager)", "jobs run inside the web process"
+    # limit=1: the first answer is enough to say "up"; without it ping always waits the full timeout.
+    replies = app.control.ping(timeout=1.0, limit=1)
+    if not replies:
+        return False, "", "no Celery worker answered"
+    return True, "Celery", ""
+
+
+def _db_address() -> str:
+    db = settings.DATABASES["default"]
+    if str(db.get("ENGINE", "")).endswith("sqlite3"):
+        return str(db.get("NAME"))
+    return f"{db.get('HOST')}:{db.get('PORT')}/{db.get('NAME')}"
+
+
+def _redis_address() -> str:
+    parts = urlsplit(settings.REDIS_URL)
+    return f"{parts.hostname}:{parts.port}"
+
+
+def service_states() -> list[ServiceState]:
+    states = [
+        _timed("OpenLDAP (slapd)", settings.LDAP_URI, _ldap),
+        _timed("Postfix (SMTP)", f"{settings.SMTP_HOST}:{settings.SMTP_PORT}", _smtp),
+        _timed("Cyrus IMAP", f"{settings.IMAP_HOST}:{settings.IMAP_PORT}", _imap),
+        _timed("Database", _db_address(), _database),
+    ]
+    if settings.REDIS_URL:
+        states.append(_timed("Redis", _redis_address(), _redis))
+        states.append(_timed("Job worker", settings.CELERY_BROKER_URL.split("@")[-1], _worker))
+    return states

@@ -1,0 +1,163 @@
+"""The menu of the manual (Accounts, Aliases, Mail Folders, Mail Delivery, Configuration, Tools, System,
+Web Client), filtered by what the person may open. Items whose page is not built yet lead to a page that
+says so, with the manual's capability ID."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from mailadmin.actor import Actor
+from mailadmin.permissions import Level, _level_ok
+
+
+@dataclass(frozen=True)
+class Item:
+    slug: str
+    title: str | Promise
+    level: Level
+    ref: str = ""  # MANUAL-MAP ID(s)
+    url_name: str = ""  # a built page; empty = "not built yet"
+
+    @property
+    def built(self) -> bool:
+        return bool(self.url_name)
+
+
+@dataclass(frozen=True)
+class Section:
+    slug: str
+    title: str | Promise
+    items: tuple[Item, ...]
+
+
+MENU: tuple[Section, ...] = (
+    Section(
+        "accounts",
+        _("Accounts"),
+        (
+            Item("browser", _("Account browser"), Level.DELEGATED, "ACC-01…ACC-11"),
+            Item("search", _("Search accounts"), Level.DELEGATED, "ACC-09"),
+            Item("administrators", _("Administrators"), Level.ADMIN, "ACC-12"),
+            Item("domain-admins", _("Domain administrators"), Level.DELEGATED, "ACC-13"),
+            Item("group-admins", _("Group administrators"), Level.DELEGATED, "ACC-14"),
+            Item("password", _("Change my password"), Level.USER, "ACC-16", "password_change"),
+        ),
+    ),
+    Section(
+        "aliases",
+        _("Aliases"),
+        (
+            Item("view", _("View aliases"), Level.DELEGATED, "ALI-01"),
+            Item("find", _("Find aliases"), Level.DELEGATED, "ALI-02"),
+            Item("create", _("Create alias"), Level.DELEGATED, "ALI-03"),
+            Item("system", _("System aliases"), Level.ADMIN, "ALI-05"),
+        ),
+    ),
+    Section(
+        "folders",
+        _("Mail Folders"),
+        (
+            Item("tree", _("View folders"), Level.ADMIN, "FLD-01"),
+            Item("create", _("Create folder"), Level.ADMIN, "FLD-02"),
+            Item("permissions", _("Permissions"), Level.ADMIN, "FLD-04"),
+        ),
+    ),
+    Section(
+        "delivery",
+        _("Mail Delivery"),
+        (
+            Item("queue", _("Mail queue"), Level.DELEGATED, "DLV-01, DLV-02"),
+            Item("disclaimers", _("Disclaimers"), Level.ADMIN, "DLV-03"),
+            Item("relay-rules", _("SMTP relay rules"), Level.ADMIN, "DLV-04"),
+        ),
+    ),
+    Section(
+        "configuration",
+        _("Configuration"),
+        (
+            Item("postfix", _("Postfix"), Level.ADMIN, "CFG-01"),
+            Item("cyrus", _("Cyrus IMAP"), Level.ADMIN, "CFG-01"),
+            Item("openldap", _("OpenLDAP"), Level.ADMIN, "CFG-01"),
+            Item("webserver", _("Web server"), Level.ADMIN, "CFG-01"),
+            Item("uce", _("UCE controls"), Level.ADMIN, "CFG-02"),
+            Item("content-filter", _("Content filtering"), Level.ADMIN, "CFG-03"),
+            Item("replication", _("LDAP replication"), Level.ADMIN, "CFG-04"),
+            Item("distributed", _("Distributed mail"), Level.ADMIN, "CFG-05"),
+        ),
+    ),
+    Section(
+        "tools",
+        _("Tools"),
+        (
+            Item("check", _("Check the mail system"), Level.ADMIN, "", "checkstack"),
+            Item("jobs", _("Jobs"), Level.DELEGATED, "", "job_list"),
+            Item("audit", _("Audit log"), Level.DELEGATED, "", "audit_list"),
+            Item("backup", _("Backup & restore"), Level.ADMIN, "TLS-06"),
+            Item("schedule", _("Scheduled tasks"), Level.ADMIN, "TLS-07"),
+            Item("migration", _("Migration"), Level.ADMIN, "TLS-01, TLS-02"),
+            Item("ldif", _("LDIF import"), Level.ADMIN, "TLS-03"),
+            Item("statistics", _("Statistics"), Level.ADMIN, "TLS-09"),
+            Item("logs", _("Logging"), Level.ADMIN, "TLS-10"),
+            Item("cyrus-recovery", _("Cyrus recovery"), Level.ADMIN, "TLS-08"),
+        ),
+    ),
+    Section(
+        "system",
+        _("System"),
+        (
+            Item("status", _("Status"), Level.DELEGATED, "", "dashboard"),
+            Item("preflight", _("Installation checks"), Level.ADMIN, "SYS-02", "preflight"),
+            Item("languages", _("Languages"), Level.USER, "SYS-01", "languages"),
+        ),
+    ),
+    Section(
+        "webclient",
+        _("Web Client"),
+        (
+            Item("open", _("Open the web client"), Level.USER, "WEB-01"),
+            Item("access", _("Web Client access"), Level.DELEGATED, "WEB-02"),
+        ),
+    ),
+)
+
+
+def find_item(section: str, slug: str) -> tuple[Section, Item] | None:
+    for sec in MENU:
+        if sec.slug == section:
+            for item in sec.items:
+                if item.slug == slug:
+                    return sec, item
+    return None
+
+
+def item_url(section: Section, item: Item) -> str:
+    if item.url_name:
+        return reverse(item.url_name)
+    return reverse("placeholder", kwargs={"section": section.slug, "slug": item.slug})
+
+
+def visible_menu(actor: Actor | None) -> list[dict[str, Any]]:
+    menu = []
+    for section in MENU:
+        items = [
+            {"title": item.title, "url": item_url(section, item), "built": item.built, "slug": item.slug}
+            for item in section.items
+            if _level_ok(actor, item.level)
+        ]
+        if items:
+            menu.append({"slug": section.slug, "title": section.title, "items": items})
+    return menu
+
+
+def menu(request: HttpRequest) -> dict[str, Any]:
+    """Template context processor."""
+    actor = getattr(request, "actor", None)
+    if actor is None:
+        return {"menu": []}
+    return {"menu": visible_menu(actor), "actor": actor}

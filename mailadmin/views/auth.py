@@ -1,0 +1,139 @@
+"""Login, logout and the own-password change (ACC-15, ACC-16)."""
+
+from __future__ import annotations
+
+import time
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from mailadmin import directory
+from mailadmin.audit.services import audit_record
+from mailadmin.forms import LoginForm, PasswordChangeForm
+from mailadmin.middleware import client_ip
+from mailadmin.models import AccountState
+from mailadmin.permissions import Level, Verb, allowed_before_password_change, guard, require
+from mailadmin.sessions import (
+    MUST_CHANGE_PASSWORD,
+    SESSION_DN,
+    SESSION_EPOCH,
+    SESSION_ROLES,
+    SESSION_ROLES_AT,
+    load_roles,
+)
+from mailadmin.throttle import throttle_blocked, throttle_failed, throttle_minutes, throttle_succeeded
+
+
+def _login_failure_message(username: str) -> str:
+    """Say why, as far as it is safe to: a locked account, an unreachable directory, or just 'wrong'."""
+    try:
+        if directory.account_locked(username):
+            return _(
+                "This account is locked after repeated failed logins. Try again later or ask an "
+                "administrator to unlock it."
+            )
+    except directory.DirectoryUnavailable:
+        return _("The directory server does not answer. Try again in a moment.")
+    return _("Wrong login name or password.")
+
+
+@guard(Level.PUBLIC)
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if getattr(request, "actor", None) is not None:
+        return redirect("dashboard")
+    form = LoginForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        ip = client_ip(request)
+        if throttle_blocked(username=username, ip=ip):
+            error = _("Too many failed logins. Wait %(minutes)d minutes before trying again.") % {
+                "minutes": throttle_minutes()
+            }
+        else:
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if user is None:
+                throttle_failed(username=username, ip=ip)
+                error = _login_failure_message(username)
+            else:
+                throttle_succeeded(username=username)
+                return _finish_login(request, user)
+    elif request.method == "POST":
+        error = _("Enter your login name and password.")
+    return render(request, "auth/login.html", {"form": form, "error": error}, status=401 if error else 200)
+
+
+def _finish_login(request: HttpRequest, user: User) -> HttpResponse:
+    dn = user.ldap_user.dn  # type: ignore[attr-defined]
+    state, _created = AccountState.objects.get_or_create(user=user, defaults={"dn": dn})
+    if state.dn != dn:
+        state.dn = dn
+        state.save(update_fields=["dn"])
+    login(request, user)
+    request.session[SESSION_DN] = dn
+    request.session[SESSION_EPOCH] = state.session_epoch
+    request.session[SESSION_ROLES] = load_roles(dn).to_json()
+    request.session[SESSION_ROLES_AT] = time.time()
+    if directory.password_must_change(dn):
+        request.session[MUST_CHANGE_PASSWORD] = True
+        messages.warning(request, _("Please choose a new password before you go on."))
+        return redirect("password_change")
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect("dashboard")
+
+
+@guard(Level.PUBLIC)
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You are logged out."))
+    return redirect("login")
+
+
+@guard(Level.USER)
+@allowed_before_password_change
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    require(actor, Verb.CHANGE_OWN_PASSWORD, actor.dn)
+    min_length = directory.password_min_length()
+    form = PasswordChangeForm(request.POST or None, min_length=min_length)
+    if request.method == "POST" and form.is_valid():
+        try:
+            directory.password_modify_as_user(
+                actor.dn, form.cleaned_data["old_password"], form.cleaned_data["new_password"]
+            )
+        except directory.DirectoryRefused as exc:
+            form.add_error(None, str(exc))
+        except directory.DirectoryUnavailable:
+            form.add_error(None, _("The directory server does not answer. Try again in a moment."))
+        else:
+            with transaction.atomic():
+                mine = AccountState.objects.filter(user=cast(User, request.user))
+                mine.update(session_epoch=F("session_epoch") + 1)
+                state = mine.get()
+            # Other sessions of this account carry the old epoch and end at their next request.
+            request.session[SESSION_EPOCH] = state.session_epoch
+            request.session.pop(MUST_CHANGE_PASSWORD, None)
+            request.session.cycle_key()
+            audit_record(
+                actor=actor,
+                action="password_change_own",
+                target=actor.dn,
+                domains=directory.domains_of(actor.dn),
+            )
+            messages.success(request, _("Your password has been changed. Other sessions were logged out."))
+            return redirect("dashboard")
+    return render(request, "auth/password_change.html", {"form": form, "min_length": min_length})

@@ -1,0 +1,186 @@
+"""Login, the first-login password change of `admin`, throttling, lockout, self-service password change."""
+
+from __future__ import annotations
+
+import imaplib
+import re
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import Client
+
+from accounts import services
+from mailadmin.actor import Actor
+from mailadmin.directory import dit
+from tests import ldaptool
+from tests.conftest import Persona
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle() -> None:
+    cache.clear()
+
+
+def imap_login_ok(user: str, password: str) -> bool:
+    with imaplib.IMAP4(settings.IMAP_HOST, settings.IMAP_PORT, timeout=10) as conn:
+        try:
+            conn.login(user, password)
+        except imaplib.IMAP4.error:
+            return False
+        conn.logout()
+        return True
+
+
+def make_user(domain: str, uid: str, password: str = "Start-pass-1", mailbox: bool = False) -> Persona:
+    container = dit.organization_dn(domain, domain)
+    services.user_create(
+        actor=Actor.system("tests"),
+        container_dn=container,
+        uid=uid,
+        password=password,
+        last_name="Tester",
+        create_mailbox=mailbox,
+    )
+    return Persona(uid, uid, dit.account_dn(container, uid), password)
+
+
+def test_login_page_renders_with_labels(client: Client) -> None:
+    page = client.get("/login/").content.decode()
+    assert 'for="id_username"' in page and "Login/User name" in page and 'for="id_password"' in page
+
+
+def test_anonymous_is_sent_to_login(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_admin_must_change_generated_password_at_first_login(
+    stack: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MAILADMIN_ADMIN_PASSWORD", raising=False)
+    call_command("ensure_admin")
+    out = capsys.readouterr().out
+    found = re.search(r"password: (\S+)", out)
+    assert found, out
+    password = found.group(1)
+    admin_dn = dit.account_dn(dit.admins_dn(), "admin")
+    assert ldaptool.attribute(admin_dn, "pwdReset") == ["TRUE"]
+    # A second run creates nothing and prints no password.
+    call_command("ensure_admin")
+    assert "password:" not in capsys.readouterr().out.lower()
+
+    client = Client()
+    response = client.post("/login/", {"username": "admin", "password": password})
+    assert response.status_code == 302 and response["Location"] == "/account/password/"
+    assert client.get("/")["Location"] == "/account/password/"  # nothing else before the change
+    assert client.get("/tools/audit/")["Location"] == "/account/password/"
+    response = client.post(
+        "/account/password/",
+        {"old_password": password, "new_password": "Admin-new-pass-2", "new_password2": "Admin-new-pass-2"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/").status_code == 200
+    assert ldaptool.attribute(admin_dn, "pwdReset") == []  # slapd cleared it
+    assert ldaptool.bind_ok(admin_dn, "Admin-new-pass-2") and not ldaptool.bind_ok(admin_dn, password)
+    assert ldaptool.attribute(admin_dn, "userPassword")[0].startswith("{SSHA}")
+
+
+def test_wrong_password_is_refused_clearly(domain: str, unique: Callable[[str], str]) -> None:
+    user = make_user(domain, unique("w"))
+    response = Client().post("/login/", {"username": user.uid, "password": "not-it"})
+    assert response.status_code == 401
+    assert "Wrong login name or password." in response.content.decode()
+
+
+def test_hostile_login_name_never_reaches_the_directory(db: None) -> None:
+    for name in ("*)(uid=*", "admin)(|(uid=*", "x,ou=admins", "a\x00b", "é" * 300):
+        response = Client().post("/login/", {"username": name, "password": "x"})
+        assert response.status_code == 401
+        assert 'role="alert"' in response.content.decode()
+
+
+def test_five_wrong_passwords_throttle_the_account(domain: str, unique: Callable[[str], str]) -> None:
+    user = make_user(domain, unique("t"))
+    client = Client(REMOTE_ADDR="192.0.2.10")
+    for _ in range(settings.LOGIN_THROTTLE_FAILURES):
+        assert client.post("/login/", {"username": user.uid, "password": "wrong"}).status_code == 401
+    # Now even the right password is refused without asking the directory.
+    response = client.post("/login/", {"username": user.uid, "password": user.password})
+    assert response.status_code == 401
+    assert "Too many failed logins" in response.content.decode()
+    # Another account from another address is not affected.
+    other = make_user(domain, unique("o"))
+    assert (
+        Client(REMOTE_ADDR="192.0.2.11")
+        .post("/login/", {"username": other.uid, "password": other.password})
+        .status_code
+        == 302
+    )
+
+
+def test_ppolicy_locks_after_repeated_failed_binds(domain: str, unique: Callable[[str], str]) -> None:
+    user = make_user(domain, unique("l"))
+    for _ in range(10):  # the default policy's pwdMaxFailure
+        assert not ldaptool.bind_ok(user.dn, "wrong")
+    assert ldaptool.attribute(user.dn, "pwdAccountLockedTime")
+    assert not ldaptool.bind_ok(user.dn, user.password)  # locked: even the right password fails
+    response = Client().post("/login/", {"username": user.uid, "password": user.password})
+    assert response.status_code == 401
+    assert "locked" in response.content.decode()
+
+
+def test_self_service_password_change(
+    domain: str, unique: Callable[[str], str], login: Callable[[Persona], Client]
+) -> None:
+    user = make_user(domain, unique("s"), mailbox=True)
+    assert imap_login_ok(user.uid, user.password)
+    first, second = login(user), login(user)
+    page = first.get("/").content.decode()
+    assert "Change my password" in page and "Configuration" not in page
+
+    # The old password is required.
+    response = first.post(
+        "/account/password/",
+        {
+            "old_password": "not-the-old-one",
+            "new_password": "Fresh-pass-22",
+            "new_password2": "Fresh-pass-22",
+        },
+    )
+    assert response.status_code == 200 and imap_login_ok(user.uid, user.password)
+
+    response = first.post(
+        "/account/password/",
+        {"old_password": user.password, "new_password": "Fresh-pass-22", "new_password2": "Fresh-pass-22"},
+    )
+    assert response.status_code == 302
+    assert imap_login_ok(user.uid, "Fresh-pass-22")
+    assert not imap_login_ok(user.uid, user.password)
+    assert first.get("/").status_code == 200
+    # The other session ended.
+    assert second.get("/")["Location"].startswith("/login/")
+
+
+def test_password_change_enforces_policy_length(
+    domain: str, unique: Callable[[str], str], login: Callable[[Persona], Client]
+) -> None:
+    user = make_user(domain, unique("p"))
+    client = login(user)
+    response = client.post(
+        "/account/password/",
+        {"old_password": user.password, "new_password": "short", "new_password2": "short"},
+    )
+    assert response.status_code == 200 and "at least 8 characters" in response.content.decode()
+    assert ldaptool.bind_ok(user.dn, user.password)
+
+
+def test_logout_needs_post(login: Callable[[Persona], Client], personas: object) -> None:
+    client = login(personas.user)  # type: ignore[attr-defined]
+    assert client.get("/logout/").status_code == 405
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/")["Location"].startswith("/login/")

@@ -177,7 +177,6 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = envbool("MAILADMIN_JOBS_EAGER", default=not REDIS_URL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 JOB_RESULT_DIR = VAR_DIR / "jobs"
 
 # --- web ---------------------------------------------------------------------------------------------------

@@ -5,20 +5,22 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=$PWD/.venv/bin/python
 PORT=${MAILADMIN_PORT:-8000}
-RUN=var/run LOG=var/log
+VAR=${MAILADMIN_VAR_DIR:-$PWD/var}
+export MAILADMIN_VAR_DIR=$VAR
+RUN=$VAR/run LOG=$VAR/log
 mkdir -p "$RUN" "$LOG"
 # Plain HTTP on loopback: the production shape (MAILADMIN_TLS=1, the default) sits behind TLS.
 export MAILADMIN_TLS=${MAILADMIN_TLS:-0}
 export MAILADMIN_ALLOWED_HOSTS=${MAILADMIN_ALLOWED_HOSTS:-127.0.0.1,localhost}
 export CONSOLE_URL=${CONSOLE_URL:-http://127.0.0.1:$PORT/}
 
-alive() { local pid; pid=$(tr -d ' \n' < "$1" 2>/dev/null) || return 1; [[ -n $pid ]] || return 1
+alive() { [[ -s $1 ]] || return 1; local pid; pid=$(tr -d ' \n' < "$1") || return 1; [[ -n $pid ]] || return 1
           local s; s=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1; [[ -n $s && $s != Z* ]]; }
 
 if "$PY" manage.py stack status >/dev/null 2>&1; then
-  echo "private stack: already running (var/stack)"
+  echo "private stack: already running ($VAR/stack)"
 else
-  "$PY" manage.py stack start
+  "$PY" manage.py stack start --ports "${MAILADMIN_STACK_PORTS:-default}"
 fi
 "$PY" manage.py migrate --noinput -v0
 "$PY" manage.py collectstatic --noinput -v0
@@ -31,12 +33,12 @@ else
     --pid "$RUN/gunicorn.pid" --access-logfile "$LOG/access.log" --error-logfile "$LOG/gunicorn.log"
 fi
 if ! alive "$RUN/celery-worker.pid"; then
-  .venv/bin/celery -A mailadmin worker --detach --concurrency 2 --pidfile "$PWD/$RUN/celery-worker.pid" \
-    --logfile "$PWD/$LOG/celery-worker.log" --loglevel INFO
+  .venv/bin/celery -A mailadmin worker --detach --concurrency 2 --pidfile "$RUN/celery-worker.pid" \
+    --logfile "$LOG/celery-worker.log" --loglevel INFO
 fi
 if ! alive "$RUN/celery-beat.pid"; then
-  .venv/bin/celery -A mailadmin beat --detach --pidfile "$PWD/$RUN/celery-beat.pid" \
-    --logfile "$PWD/$LOG/celery-beat.log" --loglevel INFO
+  .venv/bin/celery -A mailadmin beat --detach --pidfile "$RUN/celery-beat.pid" \
+    --logfile "$LOG/celery-beat.log" --loglevel INFO --schedule "$VAR/celerybeat-schedule"
 fi
 
 for _ in $(seq 1 100); do
@@ -48,4 +50,4 @@ PYEOF
 done
 echo
 echo "mailadmin console: http://127.0.0.1:$PORT/   (log in as admin; the first run printed its password above)"
-echo "daemons: var/stack.env (LDAP_URI, SMTP_PORT, IMAP_PORT, ...);  stop everything: make stop"
+echo "daemons: $VAR/stack.env (LDAP_URI, SMTP_PORT, IMAP_PORT, ...);  stop everything: make stop"

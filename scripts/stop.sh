@@ -2,7 +2,9 @@
 # `make stop`: stop the console processes and the private stack, by PID files only.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-RUN=var/run
+VAR=${MAILADMIN_VAR_DIR:-$PWD/var}
+export MAILADMIN_VAR_DIR=$VAR
+RUN=$VAR/run
 stop_pidfile() {
   local f=$1 name=$2 pid s
   [[ -s $f ]] || return 0

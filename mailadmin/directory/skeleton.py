@@ -15,7 +15,9 @@ POLICY = {
     "pwdLockoutDuration": "300",
     "pwdFailureCountInterval": "300",
     "pwdMinLength": "8",
-    "pwdCheckQuality": "0",
+    # 1: slapd checks what it can (the length of a clear-text password sent by Password Modify) and lets
+    # through what it cannot (a pre-hashed value from an import).
+    "pwdCheckQuality": "1",
     "pwdMustChange": "FALSE",
     "pwdAllowUserChange": "TRUE",
 }

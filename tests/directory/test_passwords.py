@@ -123,3 +123,13 @@ def test_password_min_length_of_the_default_policy(stack: object) -> None:
     policy = directory.get_entry(f"cn=default,{dit.policies_dn()}", ["pwdMinLength"])
     expected = int(policy.first("pwdMinLength") or 0) if policy is not None else 0
     assert directory.password_min_length() == expected
+
+
+def test_the_default_policy_refuses_a_short_password_chosen_by_the_account(
+    make_account: Callable[..., str],
+) -> None:
+    """slapd itself (pwdCheckQuality 1) holds the minimum length, not only the console's form."""
+    dn = make_account()
+    with pytest.raises(DirectoryRefused, match="does not meet the password policy"):
+        directory.password_modify_as_user(dn, PASSWORD, "short")
+    assert bind_ok(dn, PASSWORD)

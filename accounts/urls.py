@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import views
+from accounts.views import objects
 
 urlpatterns = [
-    path("object/", views.account_detail, name="account_detail"),
-    path("password-reset/", views.account_password_reset, name="account_password_reset"),
+    path("object/", objects.account_detail, name="account_detail"),
+    path("password-reset/", objects.account_password_reset, name="account_password_reset"),
 ]

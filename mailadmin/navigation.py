@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +26,14 @@ class Item:
 
     @property
     def built(self) -> bool:
-        return bool(self.url_name)
+        """A page is built when its URL name is registered (menu items are named before their pages)."""
+        if not self.url_name:
+            return False
+        try:
+            reverse(self.url_name)
+        except NoReverseMatch:
+            return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,7 @@ def find_item(section: str, slug: str) -> tuple[Section, Item] | None:
 
 
 def item_url(section: Section, item: Item) -> str:
-    if item.url_name:
+    if item.built:
         return reverse(item.url_name)
     return reverse("placeholder", kwargs={"section": section.slug, "slug": item.slug})
 

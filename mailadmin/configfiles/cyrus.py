@@ -36,10 +36,25 @@ class CyrusParams:
     imap_maxchild: int = 50
     lmtp_maxchild: int = 20
     extra: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    # File of vendor annotations Cyrus should accept (see render_annotation_definitions); None: none.
+    annotation_definitions: Path | None = None
 
     @property
     def lmtp_socket(self) -> Path:
         return self.run_dir / "socket" / "lmtp"
+
+
+# Groupware clients (Kolab, Outlook connectors, KDE, Roundcube's kolab plugins) read a folder's type from the
+# `/vendor/kolab/folder-type` annotation: "event", "contact", "task", "note", "journal", "mail.drafts", ...
+# Cyrus stores vendor annotations only when they are declared: name, scope, type, proxy, attributes, the ACL
+# right needed to write it.
+ANNOTATIONS: tuple[tuple[str, str], ...] = (
+    ("/vendor/kolab/folder-type", "mailbox,string,backend,value.shared value.priv,a"),
+)
+
+
+def render_annotation_definitions() -> str:
+    return with_header("".join(f"{name},{spec}\n" for name, spec in ANNOTATIONS), source=SOURCE)
 
 
 def render_imapd_conf(p: CyrusParams) -> str:
@@ -78,6 +93,10 @@ def render_imapd_conf(p: CyrusParams) -> str:
         ),
         ("syslog_prefix", v.word("syslog_prefix", p.syslog_prefix)),
     ]
+    if p.annotation_definitions is not None:
+        settings.append(
+            ("annotation_definitions", v.path("annotation_definitions", p.annotation_definitions))
+        )
     known = {key for key, _ in settings}
     for i, (key, value) in enumerate(p.extra):
         v.text(f"extra[{i}].name", key, pattern=_KEY)

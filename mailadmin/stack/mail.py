@@ -9,7 +9,13 @@ from typing import Any
 
 from mailadmin import postfix
 from mailadmin.configfiles import atomic_write
-from mailadmin.configfiles.cyrus import CONFIG_SUBDIRS, CyrusParams, render_cyrus_conf, render_imapd_conf
+from mailadmin.configfiles.cyrus import (
+    CONFIG_SUBDIRS,
+    CyrusParams,
+    render_annotation_definitions,
+    render_cyrus_conf,
+    render_imapd_conf,
+)
 from mailadmin.configfiles.postfix import (
     LdapTable,
     PostfixParams,
@@ -173,6 +179,7 @@ class Cyrus(Service):
             # a private dev/test server on loopback: no guessing to slow down, but many wrong-password tests
             failed_login_pause=0,
             syslog_prefix=self.ctx.syslog_tag,
+            annotation_definitions=c / "etc" / "annotations.conf",
         )
 
     def prepare(self) -> None:
@@ -187,6 +194,8 @@ class Cyrus(Service):
         params = self.params()
         atomic_write(self.layout.imapd_conf, render_imapd_conf(params))
         atomic_write(c / "etc" / "cyrus.conf", render_cyrus_conf(params))
+        if params.annotation_definitions is not None:
+            atomic_write(params.annotation_definitions, render_annotation_definitions())
         if first:
             # The admin lives in sasldb (auxprop), realm = servername; users go through saslauthd to LDAP.
             run(

@@ -76,8 +76,8 @@ def check_quota(quota_kib: int | None) -> int | None:
     return quota_kib
 
 
-def get_account(dn: str) -> directory.Entry:
-    entry = directory.get_entry(dn, ["objectClass", "uid", "mail"])
+def get_account(dn: str, *extra: str) -> directory.Entry:
+    entry = directory.get_entry(dn, ["objectClass", "uid", "mail", *extra])
     if entry is None or not directory.is_account(entry):
         raise DirectoryNotFound(f"There is no account {dn}.")
     return entry

@@ -136,3 +136,46 @@ def user_delete(*, actor: Actor, dn: str, delete_mailbox: bool = False) -> None:
                 imap.mailbox_delete(uid)
 
     audited(actor, "user_delete", dn, {"uid": uid, "mailbox_deleted": delete_mailbox}, work)
+
+
+def _set_flag(actor: Actor, action: str, dn: str, attr: str, value: bool | None) -> None:
+    before = get_account(dn, attr).get(attr)
+
+    def work() -> None:
+        directory.modify(dn, [directory.replace(attr, value)])
+
+    audited(actor, action, dn, {attr: value, "before": before}, work)
+
+
+def user_disable(*, actor: Actor, dn: str) -> None:
+    """The account can no longer log in (saslauthd, the console) and Postfix refuses its mail (550)."""
+    _set_flag(actor, "user_disable", dn, "mailEnabled", False)
+
+
+def user_enable(*, actor: Actor, dn: str) -> None:
+    _set_flag(actor, "user_enable", dn, "mailEnabled", True)
+
+
+def user_set_web_access(*, actor: Actor, dn: str, allowed: bool) -> None:
+    """ "Access WebClient" (WEB-02)."""
+    _set_flag(actor, "user_set_web_access", dn, "mailWebAccess", allowed)
+
+
+def user_set_quota(*, actor: Actor, dn: str, quota_kib: int | None) -> None:
+    """Quota in KiB (None: no limit): in LDAP for the record and in Cyrus, which enforces it."""
+    quota = check_quota(quota_kib)
+    entry = get_account(dn, "mailQuota")
+    uid = entry.first("uid")
+    before = entry.get("mailQuota")
+
+    def work() -> None:
+        directory.modify(dn, [directory.replace("mailQuota", quota)])
+        try:
+            imap.quota_set(uid, quota)
+        except imap.MailboxNotFound:
+            pass  # no mailbox (yet): the LDAP value is applied when it is made
+        except Exception:
+            directory.modify(dn, [directory.replace("mailQuota", int(before) if before else None)])
+            raise
+
+    audited(actor, "user_set_quota", dn, {"mailQuota": quota, "before": before}, work)

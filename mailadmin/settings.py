@@ -141,6 +141,19 @@ LDAP_ADMIN_DN = envstr("LDAP_ADMIN_DN", f"cn=manager,{LDAP_BASE_DN}")
 LDAP_ADMIN_PASSWORD = envsecret("LDAP_ADMIN_PASSWORD")
 LDAP_TIMEOUT = envint("LDAP_TIMEOUT", 10)
 LDAP_STARTTLS = envbool("LDAP_STARTTLS")
+# cn=config, where the console rewrites the access rules of private containers (docs/deploy.md). Empty DN:
+# SASL EXTERNAL over ldapi:// (root on the slapd host); otherwise a simple bind allowed to write cn=config.
+LDAP_CONFIG_URI = envstr("LDAP_CONFIG_URI", envstr("LDAPI_URI"))
+LDAP_CONFIG_DN = envstr("LDAP_CONFIG_DN")
+LDAP_CONFIG_PASSWORD = envsecret("LDAP_CONFIG_PASSWORD")
+# The daemons' bind accounts read everything, private containers included. `;`-separated: DNs hold commas.
+LDAP_SERVICE_DNS = [
+    dn.strip()
+    for dn in envstr(
+        "LDAP_SERVICE_DNS", f"cn=postfix,ou=services,{LDAP_BASE_DN};cn=saslauthd,ou=services,{LDAP_BASE_DN}"
+    ).split(";")
+    if dn.strip()
+]
 
 SMTP_HOST = envstr("SMTP_HOST", "127.0.0.1")
 SMTP_PORT = envint("SMTP_PORT", 10025)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mailadmin import postfix
 from mailadmin.configfiles import values as v
-from mailadmin.configfiles.files import with_header
+from mailadmin.configfiles.files import atomic_write, with_header
 
 SOURCE = "mailadmin/configfiles/postfix.py"
+
+# "Send only local mail" / "Receive only local mail" (ACC-07): the restriction classes the lookup tables name.
+SEND_LOCAL_ONLY_CLASS = "mailadmin_send_local_only"
+RECEIVE_LOCAL_ONLY_CLASS = "mailadmin_receive_local_only"
+SEND_LOCAL_ONLY_REPLY = "REJECT 5.7.1 This account may send mail only to local domains"
+RECEIVE_LOCAL_ONLY_REPLY = "REJECT 5.7.1 This recipient accepts mail only from senders in local domains"
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,23 @@ class LdapTable:
     # Only keys of these domains are looked up (ldap_table `domain`): no LDAP query for other domains.
     domains: Sequence[str] = ()
     timeout: int = 5
+
+
+@dataclass(frozen=True)
+class LocalOnly:
+    """The tables behind "Send only local mail" and "Receive only local mail" (table refs, TYPE:/path).
+
+    A trigger table answers a restriction class name for an account that has the flag; the class then
+    compares the other side of the message with the hosted domains (`local_domain_tables`: address -> OK).
+    """
+
+    local_domain_tables: Sequence[str]
+    # key: the SASL login name (submission) -> SEND_LOCAL_ONLY_CLASS
+    send_login_tables: Sequence[str] = ()
+    # key: MAIL FROM (plain SMTP from mynetworks; on submission the login owns it) -> SEND_LOCAL_ONLY_CLASS
+    send_sender_tables: Sequence[str] = ()
+    # key: RCPT TO -> RECEIVE_LOCAL_ONLY_CLASS
+    receive_tables: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +80,10 @@ class PostfixParams:
     # Where SASL finds smtpd.conf (pwcheck_method: saslauthd) for the submission port.
     sasl_config_dir: Path | None = None
     syslog_name: str = "mailadmin"
+    # smtpd_sender_login_maps (address -> owning login): the submission port then refuses a MAIL FROM that the
+    # authenticated login does not own (reject_sender_login_mismatch).
+    sender_login_tables: Sequence[str] = ()
+    local_only: LocalOnly | None = None
     message_size_limit: int = 50 * 1024 * 1024
     minimal_backoff_time: str = "1h"
     maximal_backoff_time: str = "4h"
@@ -134,6 +165,8 @@ def render_main_cf(p: PostfixParams) -> str:
             ("cyrus_sasl_config_path", v.path("sasl_config_dir", p.sasl_config_dir)),
             ("smtpd_sasl_security_options", "noanonymous"),
         ]
+    settings += _sender_login_settings(p)
+    settings += _local_only_settings(p.local_only, mailbox_domain)
     known = {key for key, _ in settings}
     for i, (key, value) in enumerate(p.extra):
         v.word(f"extra[{i}].name", key)
@@ -142,6 +175,55 @@ def render_main_cf(p: PostfixParams) -> str:
         settings.append((key, v.text(f"extra[{i}]({key})", value, allow_empty=True)))
     body = "".join(f"{key} = {value}\n" for key, value in settings)
     return with_header(body, source=SOURCE)
+
+
+def _sender_login_settings(p: PostfixParams) -> list[tuple[str, str]]:
+    tables = [_table_ref(f"sender_login_tables[{i}]", t) for i, t in enumerate(p.sender_login_tables)]
+    if not tables:
+        return []
+    if p.sasl_config_dir is None:
+        raise v.ConfigValueError("sender_login_tables", "need sasl_config_dir (SASL logins)", tables[0])
+    return [("smtpd_sender_login_maps", ", ".join(tables))]
+
+
+def _local_only_settings(lo: LocalOnly | None, mailbox_domain: str) -> list[tuple[str, str]]:
+    """Restriction classes for the two flags, and the smtpd_recipient_restrictions that trigger them.
+
+    Inside a class, a hosted domain answers OK, which ends smtpd_recipient_restrictions with "permit" for
+    this recipient (relaying is decided before, in smtpd_relay_restrictions, and unknown recipients are still
+    refused afterwards by smtpd_reject_unlisted_recipient). Hence the order: the send checks, then the
+    receive check last; a check added later belongs before them. A class whose sender is local-only ends
+    the list early, which is safe: that sender is an account of a hosted domain, so the receive check passes.
+    """
+    if lo is None:
+        return []
+    local = [
+        _table_ref(f"local_only.local_domain_tables[{i}]", t) for i, t in enumerate(lo.local_domain_tables)
+    ]
+    if not local:
+        raise v.ConfigValueError("local_only.local_domain_tables", "must name at least one table", "")
+    login = [_table_ref(f"local_only.send_login_tables[{i}]", t) for i, t in enumerate(lo.send_login_tables)]
+    sender = [
+        _table_ref(f"local_only.send_sender_tables[{i}]", t) for i, t in enumerate(lo.send_sender_tables)
+    ]
+    receive = [_table_ref(f"local_only.receive_tables[{i}]", t) for i, t in enumerate(lo.receive_tables)]
+    if not (login or sender or receive):
+        raise v.ConfigValueError("local_only", "needs at least one send or receive table", "")
+    # the delivery domain (uid@mailbox_domain) is local too
+    hosted = [f"inline:{{{mailbox_domain}=OK}}", *local]
+    send_class = [f"check_recipient_access {t}" for t in hosted]
+    send_class.append(f"check_recipient_access static:{{{SEND_LOCAL_ONLY_REPLY}}}")
+    receive_class = [f"check_sender_access {t}" for t in hosted]
+    receive_class.append(f"check_recipient_access static:{{{RECEIVE_LOCAL_ONLY_REPLY}}}")
+    triggers = [f"check_sasl_access {t}" for t in login]
+    triggers += [f"check_sender_access {t}" for t in sender]
+    triggers += [f"check_recipient_access {t}" for t in receive]
+    return [
+        ("smtpd_restriction_classes", f"{SEND_LOCAL_ONLY_CLASS}, {RECEIVE_LOCAL_ONLY_CLASS}"),
+        (SEND_LOCAL_ONLY_CLASS, ", ".join(send_class)),
+        (RECEIVE_LOCAL_ONLY_CLASS, ", ".join(receive_class)),
+        ("smtpd_recipient_restrictions", ", ".join(triggers)),
+    ]
 
 
 # name, type, private, unpriv, chroot, wakeup, maxproc, command
@@ -204,6 +286,13 @@ def render_master_cf(p: PostfixParams) -> str:
                     ("smtpd_sasl_auth_enable", "yes"),
                     ("smtpd_client_restrictions", "permit_sasl_authenticated,reject"),
                     ("smtpd_relay_restrictions", "permit_sasl_authenticated,reject"),
+                    # a login may send only as an address it owns (so a local-only account cannot claim
+                    # another account's address to escape its restriction)
+                    *(
+                        [("smtpd_sender_restrictions", "reject_sender_login_mismatch")]
+                        if p.sender_login_tables
+                        else []
+                    ),
                 ),
             )
         )
@@ -253,3 +342,34 @@ def _filter(name: str, value: str) -> str:
             continue
         i += 1
     return checked
+
+
+def install_ldap_table(table: LdapTable, target: Path, *, config_dir: Path, group: str = "postfix") -> Path:
+    """Render `table`, prove it with `postmap -q` from a staging file beside `target`, then rename it over
+    `target`. On any refusal the old table stays and no staging file is left behind.
+
+    The probe looks up a key that cannot exist: a bind or filter error makes postmap complain (PostfixError),
+    and an answer means the filter matches everything, which would be worse than an error.
+    """
+    text = render_ldap_table(table)  # ConfigValueError before anything is written
+    staging = target.with_name(f".{target.name}.new")
+    atomic_write(staging, text, mode=0o640, group=group, backdate=3)
+    try:
+        probe_domain = table.domains[0] if table.domains else "mailadmin.invalid"
+        key = f"mailadmin-probe-{secrets.token_hex(4)}@{probe_domain}"
+        answer = postfix.postmap_query(key, f"ldap:{staging}", config_dir)
+        if answer is not None:
+            raise postfix.PostfixError(
+                f"table {table.name}: the probe key {key} found {answer!r}; the filter matches too much"
+            )
+        os.replace(staging, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            staging.unlink()
+        raise
+    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)  # the rename survives a crash
+    finally:
+        os.close(dir_fd)
+    return target

@@ -35,6 +35,9 @@ DEFAULT_INDEXES: tuple[tuple[str, str], ...] = (
     ("rfc822MailMember", "eq"),
     ("entryUUID", "eq"),
     ("sn,givenName", "eq,sub"),
+    # the private-container search (ACL rendering) and Postfix's "send/receive only local mail" tables
+    ("mailPrivate", "eq"),
+    ("mailSendLocalOnly,mailReceiveLocalOnly", "eq"),
 )
 
 # Operational attributes of slapo-ppolicy (2.5) that the service accounts may read: saslauthd and the console
@@ -70,10 +73,9 @@ class SlapdParams:
     module_path: Path = Path("/usr/lib/ldap")
     schema_dir: Path = Path("/etc/ldap/schema")
     indexes: Sequence[tuple[str, str]] = DEFAULT_INDEXES
-    # Hook for private containers (a later issue): olcAccess rules, in order, placed after the password and
-    # ppolicy rules and before the catch-all read rule. Write them without the {n} prefix; end each with
-    # `by * break` where later rules must still apply.
-    extra_access: Sequence[str] = field(default_factory=tuple)
+    # Private containers (ACC-03), each spelled by `acl_dn`: one olcAccess rule per container, placed after
+    # the password and ppolicy rules and before the catch-all read rule (see `access_rules`).
+    private_containers: Sequence[str] = field(default_factory=tuple)
 
     @property
     def policy_dn(self) -> str:
@@ -90,21 +92,86 @@ def _ldif_value(name: str, value: str, *, secret: bool = False) -> str:
     return checked
 
 
-def _access_rules(p: SlapdParams, services: list[str]) -> list[str]:
-    readers = " ".join(f'by dn.exact="{dn}" read' for dn in services)
+# A DN as `acl_dn` spells it: attribute types, and values of letters, digits, `.`, `_`, `-` or \\XX escapes.
+# No quote, space, comma-in-a-value or parenthesis can appear, so the DN cannot end the quoted clause early.
+_ACL_VALUE = r"(?:[A-Za-z0-9._-]|\\[0-9a-f]{2})+"
+_ACL_RDN = rf"[A-Za-z][A-Za-z0-9-]*={_ACL_VALUE}"
+_ACL_DN = re.compile(rf"{_ACL_RDN}(?:,{_ACL_RDN})*")
+_ACL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def acl_dn(rdns: Sequence[tuple[str, str]]) -> str:
+    """Spell a parsed DN (one `(type, value)` per RDN, values unescaped) for an olcAccess `dn.*="..."`.
+
+    Every byte of a value outside [A-Za-z0-9._-] becomes an RFC 4514 `\\XX` escape. slapd normalises the DN
+    when it parses the rule, so the rule matches the entry however its name is spelled elsewhere, and a value
+    like `x" by * write` stays one harmless value.
+    """
+    if not rdns:
+        raise v.ConfigValueError("acl_dn", "must have at least one RDN")
+    parts = []
+    for i, (attr, value) in enumerate(rdns):
+        v.text(f"acl_dn[{i}].type", attr, pattern=_INDEX_ATTRS)
+        if "," in attr or not isinstance(value, str) or not value:
+            raise v.ConfigValueError(f"acl_dn[{i}]", "must be one attribute type and a non-empty value", attr)
+        escaped = "".join(
+            ch if ch in _ACL_SAFE else "".join(f"\\{b:02x}" for b in ch.encode("utf-8")) for ch in value
+        )
+        parts.append(f"{attr}={escaped}")
+    return ",".join(parts)
+
+
+def _acl_dn_checked(name: str, dn: str) -> str:
+    checked = v.text(name, dn, max_length=2048)
+    if not _ACL_DN.fullmatch(checked):
+        raise v.ConfigValueError(name, "must be a DN spelled by acl_dn (letters, digits, ._- and \\XX)", dn)
+    return checked
+
+
+def access_rules(*, service_dns: Sequence[str], private_containers: Sequence[str] = ()) -> list[str]:
+    """The mdb database's olcAccess list, in order, without the {n} prefixes.
+
+    The same function feeds the bootstrap LDIF and the live rewrite (mailadmin.directory.acl), so a restart
+    and a change made in the console give slapd the same rules.
+
+    A private container gets `to dn.subtree=C by <services> read by dn.subtree=C read by * none`: the service
+    accounts and everyone bound inside C read it; anybody else gets `none`, which also hides the entries'
+    existence (no `disclose`: a base read answers noSuchObject). The manager is the rootDN and bypasses ACLs.
+    Deeper containers come first, because slapd stops at the first rule whose `to` matches: a private group
+    inside a private organization is visible to the group only, the rest of the organization to the
+    organization (which includes the group). userPassword and the ppolicy rules come before all of them, so
+    binds and password changes work as before for members of private containers.
+    """
+    services = [v.dn(f"service_dns[{i}]", dn) for i, dn in enumerate(service_dns)]
+    readers = "".join(f'by dn.exact="{dn}" read ' for dn in services)
     rules = [
         # local root over ldapi (EXTERNAL) may do anything; everyone else falls through to the next rules
         f'to * by dn.exact="{PEERCRED_ROOT}" manage by * break',
         "to attrs=userPassword by self write by anonymous auth by * none",
-        f"to attrs={','.join(PPOLICY_STATE_ATTRS)} {readers} by self read by * none",
+        f"to attrs={','.join(PPOLICY_STATE_ATTRS)} {readers}by self read by * none",
     ]
-    for i, rule in enumerate(p.extra_access):
-        checked = _ldif_value(f"extra_access[{i}]", rule)
-        if not checked.startswith("to "):
-            raise v.ConfigValueError(f"extra_access[{i}]", "must start with 'to '", rule)
-        rules.append(checked)
-    rules.append(f"to * {readers} by users read by * none")
+    # Lower case: every naming attribute of the tree compares case-insensitively, and one spelling per
+    # container keeps the list stable (the console compares it with the live one before rewriting it).
+    containers = {
+        _acl_dn_checked(f"private_containers[{i}]", dn).lower() for i, dn in enumerate(private_containers)
+    }
+    # Values hold no literal comma (acl_dn escapes it), so the comma count is the depth.
+    for dn in sorted(containers, key=lambda d: (-d.count(","), d)):
+        rules.append(f'to dn.subtree="{dn}" {readers}by dn.subtree="{dn}" read by * none')
+    rules.append(f"to * {readers}by users read by * none")
     return rules
+
+
+_PRIVATE_RULE = re.compile(
+    rf'to dn\.subtree="({_ACL_DN.pattern})" (?:by dn\.exact="[^"]*" read )*'
+    r'by dn\.subtree="\1" read by \* none'
+)
+
+
+def private_rule_container(rule: str) -> str | None:
+    """The container DN of a rule `access_rules` wrote for a private container, else None."""
+    match = _PRIVATE_RULE.fullmatch(rule)
+    return match.group(1) if match else None
 
 
 def render_config_ldif(p: SlapdParams) -> str:
@@ -117,6 +184,7 @@ def render_config_ldif(p: SlapdParams) -> str:
     schema_dir = v.path("schema_dir", p.schema_dir)
     project_schema = v.path("project_schema", p.project_schema)
     services = [v.dn(f"service_dns[{i}]", dn) for i, dn in enumerate(p.service_dns)]
+    access = access_rules(service_dns=services, private_containers=p.private_containers)
     max_size = v.integer("max_size", p.max_size, minimum=10 << 20)
     size_limit = v.integer("size_limit", p.size_limit, minimum=1, maximum=1_000_000)
     log_level = v.choice("log_level", p.log_level, ("none", "stats", "stats2", "acl", "config", "any"))
@@ -185,7 +253,7 @@ def render_config_ldif(p: SlapdParams) -> str:
             f'olcLimits: {{{i}}}dn.exact="{dn}" size=unlimited time=unlimited'
             for i, dn in enumerate(unlimited)
         ),
-        *(f"olcAccess: {{{i}}}{rule}" for i, rule in enumerate(_access_rules(p, services))),
+        *(f"olcAccess: {{{i}}}{rule}" for i, rule in enumerate(access)),
     )
 
     def overlay(index: int, name: str) -> str:

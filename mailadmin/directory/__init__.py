@@ -2,12 +2,20 @@
 
 Import from here: `from mailadmin.directory import get_entry, DirectoryConflict, dit`.
 Modules: connection (pool, binds), errors, names (allow-lists, escaping), dit (tree layout), entries,
-search (reads, paging, sorting), write (changes, passwords), roles (roles_for, counts).
+search (reads, paging, sorting), write (changes, passwords), roles (roles_for, counts), acl (the access rules
+of private containers, written live to cn=config).
 """
 
 from __future__ import annotations
 
 from mailadmin.directory import dit
+from mailadmin.directory.acl import (
+    AccessState,
+    AclMismatch,
+    access_apply,
+    access_state,
+    private_containers,
+)
 from mailadmin.directory.connection import bind_as, close_all
 from mailadmin.directory.dit import domain_name, domains_of, is_inside, same_dn, valid_dn
 from mailadmin.directory.entries import Entry, Page, Window, is_account
@@ -68,6 +76,8 @@ from mailadmin.directory.write import (
 )
 
 __all__ = [
+    "AccessState",
+    "AclMismatch",
     "Change",
     "DirectoryConflict",
     "DirectoryError",
@@ -81,6 +91,8 @@ __all__ = [
     "NO_ATTRS",
     "Page",
     "Window",
+    "access_apply",
+    "access_state",
     "account_locked",
     "account_unlock",
     "add",
@@ -120,6 +132,7 @@ __all__ = [
     "password_modify_as_user",
     "password_must_change",
     "password_reset_required",
+    "private_containers",
     "rename",
     "replace",
     "roles_for",

@@ -17,9 +17,12 @@ from mailadmin.configfiles.cyrus import (
     render_imapd_conf,
 )
 from mailadmin.configfiles.postfix import (
+    RECEIVE_LOCAL_ONLY_CLASS,
+    SEND_LOCAL_ONLY_CLASS,
     LdapTable,
+    LocalOnly,
     PostfixParams,
-    render_ldap_table,
+    install_ldap_table,
     render_main_cf,
     render_master_cf,
 )
@@ -29,6 +32,9 @@ from mailadmin.stack.process import run, terminate, wait_gone
 
 # Enabled accounts only: a disabled account (mailEnabled FALSE) is unknown to Postfix, so 550 at RCPT.
 ENABLED_ACCOUNT = "(objectClass=mailAccount)(!(mailEnabled=FALSE))"
+# An address of an account. %u@%d rather than %s: access-table lookups also try the bare domain and
+# `user@`; with %d those keys (no domain) never reach slapd.
+ANY_ADDRESS = "(|(mail=%u@%d)(mailAlias=%u@%d))"
 
 
 class Postfix(Service):
@@ -79,7 +85,56 @@ class Postfix(Service):
                 domains=(mailbox_domain,),
                 **common,
             ),
+            # smtpd_sender_login_maps: which login owns a MAIL FROM address
+            LdapTable(
+                name="sender-logins",
+                query_filter=f"(&{ENABLED_ACCOUNT}{ANY_ADDRESS})",
+                result_attribute="uid",
+                **common,
+            ),
+            # "Send/Receive only local mail": an address whose domain is hosted here -> OK
+            LdapTable(
+                name="local-domains",
+                query_filter="(&(objectClass=mailDomain)(dc=%d))",
+                result_attribute="dc",
+                result_format="OK",
+                scope="one",
+                **common,
+            ),
+            LdapTable(
+                name="send-local-only-logins",
+                query_filter="(&(objectClass=mailAccount)(mailSendLocalOnly=TRUE)(uid=%s))",
+                result_attribute="uid",
+                result_format=SEND_LOCAL_ONLY_CLASS,
+                **common,
+            ),
+            LdapTable(
+                name="send-local-only-senders",
+                query_filter=f"(&(objectClass=mailAccount)(mailSendLocalOnly=TRUE){ANY_ADDRESS})",
+                result_attribute="uid",
+                result_format=SEND_LOCAL_ONLY_CLASS,
+                **common,
+            ),
+            LdapTable(
+                name="receive-local-only",
+                query_filter=f"(&(objectClass=mailAccount)(mailReceiveLocalOnly=TRUE){ANY_ADDRESS})",
+                result_attribute="uid",
+                result_format=RECEIVE_LOCAL_ONLY_CLASS,
+                **common,
+            ),
+            # the delivery address uid@<mailbox domain> must not be a way around the flag
+            LdapTable(
+                name="receive-local-only-mailboxes",
+                query_filter="(&(objectClass=mailAccount)(mailReceiveLocalOnly=TRUE)(uid=%u))",
+                result_attribute="uid",
+                result_format=RECEIVE_LOCAL_ONLY_CLASS,
+                domains=(mailbox_domain,),
+                **common,
+            ),
         ]
+
+    def table(self, name: str) -> str:
+        return f"ldap:{self.etc}/{name}.cf"
 
     def params(self) -> PostfixParams:
         p, ports = self.layout.postfix, self.ctx.ports
@@ -96,11 +151,18 @@ class Postfix(Service):
             lmtp_port=ports.lmtp,
             smtp_port=ports.smtp,
             submission_port=ports.submission,
-            domain_tables=(f"ldap:{self.etc}/domains.cf",),
-            alias_tables=(f"ldap:{self.etc}/accounts.cf",),
-            mailbox_tables=(f"ldap:{self.etc}/mailboxes.cf",),
+            domain_tables=(self.table("domains"),),
+            alias_tables=(self.table("accounts"),),
+            mailbox_tables=(self.table("mailboxes"),),
             sasl_config_dir=self.etc / "sasl",
             syslog_name="postfix-mailadmin",
+            sender_login_tables=(self.table("sender-logins"),),
+            local_only=LocalOnly(
+                local_domain_tables=(self.table("local-domains"),),
+                send_login_tables=(self.table("send-local-only-logins"),),
+                send_sender_tables=(self.table("send-local-only-senders"),),
+                receive_tables=(self.table("receive-local-only"), self.table("receive-local-only-mailboxes")),
+            ),
         )
 
     def prepare(self) -> None:
@@ -117,10 +179,10 @@ class Postfix(Service):
         # backdate: a main.cf younger than 2 s makes every Postfix program nap until it is older
         atomic_write(self.etc / "main.cf", render_main_cf(params), backdate=3)
         atomic_write(self.etc / "master.cf", render_master_cf(params), backdate=3)
-        # bind_pw inside; smtpd, cleanup and trivial-rewrite read the tables as user postfix
+        # bind_pw inside; smtpd, cleanup and trivial-rewrite read the tables as user postfix. Each one is
+        # proved with a `postmap -q` probe against the running slapd before it replaces the old one.
         for table in self.tables():
-            text = render_ldap_table(table)
-            atomic_write(self.etc / f"{table.name}.cf", text, mode=0o640, group="postfix", backdate=3)
+            install_ldap_table(table, self.etc / f"{table.name}.cf", config_dir=self.etc)
         # Debian's Postfix reads <cyrus_sasl_config_path>/smtpd.conf and defaults that path to etc/sasl.
         atomic_write(self.etc / "sasl" / "smtpd.conf", render_sasl_app_conf(self.layout.saslauthd_mux))
 

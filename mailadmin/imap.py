@@ -4,59 +4,45 @@ The only module that imports `imapclient`. imapclient quotes folder names but pa
 identifiers and rights, the LOGIN user name via imaplib) as they are, so every name, identifier and right
 is checked against an allow-list here before it is sent: CR/LF can never reach the wire.
 Mailboxes are `user/<uid>` (unixhierarchysep) and quotas are in KiB, as Cyrus counts them.
+imapclient has no METADATA (RFC 5464) nor CREATE-SPECIAL-USE (RFC 6154) call; those go through its raw
+command path (which, unlike imaplib's, needs no `imaplib.Commands` entry) with names quoted here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from django.conf import settings
-from imapclient import IMAPClient
+from imapclient import IMAPClient, imap_utf7
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 from imapclient.imapclient import Namespace
 from imapclient.imapclient import Quota as IMAPQuota
+from imapclient.response_parser import parse_response
 
 from mailadmin.directory.names import InvalidName, check_login
 
-ADMIN_RIGHTS = "lrswipkxtea"  # what the console's admin needs on a user mailbox (append, expunge, delete)
-_RIGHTS_RE = re.compile(r"[lrswipkxtecda]{0,20}")
-_IDENTIFIER_RE = re.compile(r"(?:anyone|anonymous|[a-z0-9][a-z0-9._-]{0,63}(?:@[a-z0-9.-]{1,253})?)")
-MAX_QUOTA_KIB = 2**53  # Cyrus stores quotas as 64-bit; keep well inside
-
-
-class ImapError(Exception):
-    """Base class; `permanent=False` means trying again later may succeed."""
-
-    def __init__(self, message: str, permanent: bool = True) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class ImapUnavailable(ImapError):
-    def __init__(self, message: str, permanent: bool = False) -> None:
-        super().__init__(message, permanent)
-
-
-class MailboxExists(ImapError):
-    pass
-
-
-class MailboxNotFound(ImapError):
-    pass
-
-
-@dataclass(frozen=True)
-class Quota:
-    usage_kib: int
-    limit_kib: int
+# Re-exported: callers use `imap.ImapError`, `imap.check_folder_name`, ... as before the split.
+from mailadmin.imap_names import (  # noqa: F401
+    ADMIN_RIGHTS,
+    FOLDER_TYPE_KEY,
+    FOLDER_TYPES,
+    MAX_FOLDER,
+    MAX_QUOTA_KIB,
+    MAX_SUMMARY_FOLDERS,
+    SPECIAL_USES,
+    ImapError,
+    ImapUnavailable,
+    MailboxExists,
+    MailboxNotFound,
+    MailboxSummary,
+    Quota,
+    check_folder_name,
+    check_identifier,
+    check_quota,
+    check_rights,
+)
 
 
 def _timeout() -> float:
@@ -79,23 +65,9 @@ def _open() -> IMAPClient:
         ) from exc
 
 
-def check_identifier(who: str) -> str:
-    """An ACL identifier: a login name (optionally @domain), `anyone` or `anonymous`."""
-    if not isinstance(who, str) or not _IDENTIFIER_RE.fullmatch(who):
-        raise InvalidName("Not a valid IMAP user name for an ACL.", "who")
-    return who
-
-
-def check_rights(rights: str) -> str:
-    if not isinstance(rights, str) or not _RIGHTS_RE.fullmatch(rights):
-        raise InvalidName("IMAP rights are letters from 'lrswipkxtecda'.", "rights")
-    return rights
-
-
-def _check_quota(quota_kib: int) -> int:
-    if isinstance(quota_kib, bool) or not isinstance(quota_kib, int) or not 0 <= quota_kib <= MAX_QUOTA_KIB:
-        raise InvalidName("A quota is a whole number of KiB, 0 or more.", "quota")
-    return quota_kib
+def _quoted(name: str) -> bytes:
+    # Folder names were checked (no quotes, backslashes or line breaks); modified UTF-7 makes them ASCII.
+    return b'"' + imap_utf7.encode(name) + b'"'
 
 
 def _failure(exc: Exception) -> str:
@@ -138,11 +110,22 @@ class CyrusAdmin:
         )
 
     def create(self, uid: str, quota_kib: int | None = None) -> None:
-        name = self.mailbox(uid)
+        """The mailbox, the console admin's rights on it and its quota; nothing is left if a step fails."""
         if quota_kib is not None:
-            _check_quota(quota_kib)
+            check_quota(quota_kib)
+        self.create_bare(uid)
         try:
-            self.client.create_folder(name)
+            self.grant_admin(uid)
+            if quota_kib is not None:
+                self.set_quota(uid, quota_kib)
+        except ImapError:
+            self._delete_quietly(self.mailbox(uid))
+            raise
+
+    def create_bare(self, uid: str) -> None:
+        """Only `CREATE user/<uid>` (callers that journal each step run grant_admin and set_quota)."""
+        try:
+            self.client.create_folder(self.mailbox(uid))
         except IMAPClientError as exc:
             if "exists" in str(exc).lower():
                 raise MailboxExists(
@@ -150,15 +133,11 @@ class CyrusAdmin:
                     "choose another login name."
                 ) from exc
             raise ImapError(f"Cyrus did not create the mailbox of {uid}: {_failure(exc)}") from exc
-        try:
-            # The admin is not allowed to append to or delete a user's mailbox until it grants itself the
-            # rights; sub-folders created later inherit them.
-            self.setacl(uid, str(settings.CYRUS_ADMIN), ADMIN_RIGHTS)
-            if quota_kib is not None:
-                self.set_quota(uid, quota_kib)
-        except ImapError:
-            self._delete_quietly(name)
-            raise
+
+    def grant_admin(self, uid: str) -> None:
+        # The admin is not allowed to append to or delete a user's mailbox until it grants itself the
+        # rights; sub-folders created later inherit them.
+        self.setacl(uid, str(settings.CYRUS_ADMIN), ADMIN_RIGHTS)
 
     def _delete_quietly(self, name: str) -> None:
         with contextlib.suppress(IMAPClientError):  # undo is best effort; the original error is what matters
@@ -192,7 +171,7 @@ class CyrusAdmin:
                     b"SETQUOTA", [f'"{name}"'.encode(), b"()"], uid=False, response_name="QUOTA"
                 )
             else:
-                self.client.set_quota([IMAPQuota(name, "STORAGE", 0, _check_quota(quota_kib))])
+                self.client.set_quota([IMAPQuota(name, "STORAGE", 0, check_quota(quota_kib))])
         except IMAPClientError as exc:
             raise ImapError(f"Cyrus did not set the quota of {uid}: {_failure(exc)}") from exc
 
@@ -209,6 +188,17 @@ class CyrusAdmin:
                 return Quota(int(quota.usage), int(quota.limit))
         return None
 
+    def user_mailboxes(self) -> set[str]:
+        """Login names of every user mailbox, from one LIST (`%` stops at the separator: top level only)."""
+        found: set[str] = set()
+        for flags, _sep, name in self.client.list_folders("", self.prefix + "%"):
+            if {b"\\noselect", b"\\nonexistent"} & {f.lower() for f in flags}:
+                continue  # a deleted user's intermediate name, not a mailbox
+            text = name.decode() if isinstance(name, bytes) else str(name)
+            if text.startswith(self.prefix):
+                found.add(text[len(self.prefix) :])
+        return found
+
     def folders(self, uid: str) -> list[str]:
         """Folder names of the mailbox, relative to it: "INBOX", "Sent", "Archive/2024", ..."""
         name = self.mailbox(uid)
@@ -221,6 +211,91 @@ class CyrusAdmin:
             elif folder.startswith(name + self.separator):
                 relative.append(folder[len(name) + 1 :].replace(self.separator, "/"))
         return sorted(set(relative), key=lambda f: (f != "INBOX", f.lower()))
+
+    def folder_path(self, uid: str, folder: str) -> str:
+        """The admin's name of a folder one level below the mailbox: `user/<uid>/<folder>`."""
+        return f"{self.mailbox(uid)}{self.separator}{check_folder_name(folder)}"
+
+    def create_folder(self, uid: str, folder: str, *, special_use: str | None = None) -> None:
+        """A folder of the user's mailbox, with its SPECIAL-USE flag (\\Sent, ...) set at creation (RFC 6154).
+
+        Cyrus keeps special-use per owner: created with USE, the owner sees it; an admin's later SETMETADATA
+        /private/specialuse would be the admin's own and stay invisible to the user."""
+        args = [_quoted(self.folder_path(uid, folder))]
+        if special_use is not None:
+            if special_use not in SPECIAL_USES:
+                raise InvalidName("Not a special-use flag this console sets.", "special_use")
+            args.append(b"(USE (" + special_use.encode("ascii") + b"))")
+        try:
+            self.client._raw_command_untagged(b"CREATE", args, uid=False, response_name="CREATE")  # noqa: SLF001
+        except IMAPClientError as exc:
+            if "exists" in str(exc).lower():
+                raise MailboxExists(f"The folder {folder} of {uid} already exists.") from exc
+            raise ImapError(f"Cyrus did not create the folder {folder} of {uid}: {_failure(exc)}") from exc
+
+    def delete_folder(self, uid: str, folder: str) -> None:
+        try:
+            self.client.delete_folder(self.folder_path(uid, folder))
+        except IMAPClientError as exc:
+            raise ImapError(f"Cyrus did not delete the folder {folder} of {uid}: {_failure(exc)}") from exc
+
+    def set_folder_type(self, uid: str, folder: str, folder_type: str) -> None:
+        """Kolab's /shared/vendor/kolab/folder-type (event, contact, task, ...; RFC 5464 SETMETADATA)."""
+        if folder_type not in FOLDER_TYPES:
+            raise InvalidName("Not a known folder type.", "folder_type")
+        entry = FOLDER_TYPE_KEY.encode() + b' "' + folder_type.encode() + b'"'
+        try:
+            self.client._raw_command_untagged(  # noqa: SLF001
+                b"SETMETADATA", [_quoted(self.folder_path(uid, folder)), b"(" + entry + b")"], uid=False
+            )
+        except IMAPClientError as exc:
+            raise ImapError(
+                f"Cyrus did not set the folder type of {folder} of {uid}: {_failure(exc)}"
+            ) from exc
+
+    def folder_type(self, uid: str, folder: str) -> str | None:
+        """The folder-type annotation of a folder ("INBOX" is the mailbox itself); None if unset."""
+        name = self.mailbox(uid) if folder == "INBOX" else self.folder_path(uid, folder)
+        try:
+            data = self.client._raw_command_untagged(  # noqa: SLF001
+                b"GETMETADATA",
+                [_quoted(name), b"(" + FOLDER_TYPE_KEY.encode() + b")"],
+                uid=False,
+                response_name="METADATA",
+            )
+        except IMAPClientError as exc:
+            raise ImapError(f"Cyrus did not report the folder type of {folder}: {_failure(exc)}") from exc
+        for item in data:
+            if item is None:
+                continue
+            parsed = parse_response(item if isinstance(item, list) else [item])
+            values = parsed[1] if len(parsed) > 1 and isinstance(parsed[1], tuple) else ()
+            for key, value in zip(values[::2], values[1::2], strict=False):
+                if isinstance(key, bytes) and key.decode().lower() == FOLDER_TYPE_KEY and value is not None:
+                    return value.decode() if isinstance(value, bytes) else str(value)
+        return None
+
+    def folder_types(self, uid: str) -> dict[str, str | None]:
+        """Every folder of the mailbox ("INBOX", "Sent Items", ...) with its folder-type annotation."""
+        return {folder: self.folder_type(uid, folder) for folder in self.folders(uid)}
+
+    def summary(self, uid: str) -> MailboxSummary:
+        """Folders, messages and bytes of the whole mailbox (for "also delete N messages, X MB")."""
+        if not self.exists(uid):
+            raise MailboxNotFound(f"There is no mailbox for {uid}.")
+        name = self.mailbox(uid)
+        names = [name] + [str(n) for _f, _s, n in self.client.list_folders(name + self.separator, "*")]
+        complete = len(names) <= MAX_SUMMARY_FOLDERS
+        messages = size = 0
+        for folder in names[:MAX_SUMMARY_FOLDERS]:
+            try:
+                status = self.client.folder_status(folder, ["MESSAGES", "SIZE"])
+            except IMAPClientError:
+                complete = False  # e.g. a folder whose ACL the owner changed to keep the admin out
+                continue
+            messages += int(status.get(b"MESSAGES", 0))
+            size += int(status.get(b"SIZE", 0))
+        return MailboxSummary(len(names), messages, size, complete)
 
 
 @contextmanager
@@ -278,6 +353,18 @@ def folders(uid: str) -> list[str]:
     check_login(uid)  # before connecting: a refused name costs no round trip
     with admin_session() as admin:
         return admin.folders(uid)
+
+
+def folder_types(uid: str) -> dict[str, str | None]:
+    check_login(uid)  # before connecting: a refused name costs no round trip
+    with admin_session() as admin:
+        return admin.folder_types(uid)
+
+
+def mailbox_summary(uid: str) -> MailboxSummary:
+    check_login(uid)  # before connecting: a refused name costs no round trip
+    with admin_session() as admin:
+        return admin.summary(uid)
 
 
 def login_check(user: str, password: str) -> bool:

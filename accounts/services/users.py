@@ -1,19 +1,27 @@
-"""Accounts: users (ACC-07), their passwords and deletion."""
+"""Accounts: users (ACC-07) and resources (ACC-10), their passwords, flags and deletion.
+
+Creating one is several steps on two servers with no transaction between them, so `user_create` journals
+them (accounts.models.Operation) and runs them in a fixed order: entry → password → mailbox → ACL → quota
+→ folders. When a step fails, the done ones are undone newest first and the original error propagates.
+"""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from accounts.services.common import (
-    MAX_PERSON_NAME,
-    Undo,
     audited,
     check_new_password,
     check_quota,
     get_account,
     get_mail_container,
 )
+from accounts.services.folders import check_language, create_standard_folders
+from accounts.services.journal import Journal
+from accounts.services.person import check_names, check_person, check_resource_kind, common_name
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
 from mailadmin.directory import (
@@ -21,24 +29,58 @@ from mailadmin.directory import (
     InvalidName,
     check_address,
     check_login,
-    check_value,
     dit,
     filter_eq,
     filter_or,
 )
 
 
-def _preflight_unique(uid: str, mail: str | None) -> None:
-    # slapd's unique overlay is the guarantee; asking first only gives a precise message.
-    wanted = [filter_eq("uid", uid)]
+def _covered() -> None:
+    """Undo of a step that the undo of an earlier step takes with it (a password goes with its entry)."""
+
+
+def preflight_unique(uid: str, mail: str | None, *, exclude_dn: str | None = None) -> None:
+    """Friendly refusal of a taken login name or address (slapd's unique overlay is the guarantee, but it
+    does not compare `mail` with `mailAlias`)."""
+    wanted = [filter_eq("uid", uid)] if uid else []
     if mail:
         wanted += [filter_eq("mail", mail), filter_eq("mailAlias", mail)]
     for entry in directory.search(dit.base_dn(), filter_or(*wanted), ["uid", "mail", "mailAlias"], limit=10):
-        if entry.first("uid") == uid:
+        if exclude_dn and dit.same_dn(entry.dn, exclude_dn):
+            continue
+        if uid and entry.first("uid") == uid:
             raise DirectoryConflict(
                 f"The login name {uid} is already taken (login names are unique on the server)."
             )
         raise DirectoryConflict(f"The address {mail} is already used by another account or alias.")
+
+
+def check_mail_in_domain(mail: str, domain: str | None) -> str:
+    address = check_address(mail)
+    if domain and address.rpartition("@")[2] != domain:
+        raise InvalidName(f"The primary address must be in the domain {domain}.", "mail")
+    return address
+
+
+@dataclass(frozen=True)
+class _Plan:
+    dn: str
+    uid: str
+    password: str
+    attrs: dict[str, Any]
+    console_only: bool
+    create_mailbox: bool
+    quota: int | None
+    folder_language: str | None  # None: no groupware folders
+
+    @property
+    def steps(self) -> list[str]:
+        steps = ["entry", "password"]
+        if self.create_mailbox:
+            steps += ["mailbox", "acl"]
+            steps += ["quota"] if self.quota is not None else []
+            steps += ["folders"] if self.folder_language else []
+        return steps
 
 
 def user_create(
@@ -52,59 +94,162 @@ def user_create(
     mail: str | None = None,
     create_mailbox: bool = True,
     quota_kib: int | None = None,
+    initials: str = "",
+    person: Mapping[str, str] | None = None,
+    groupware_folders: bool = False,
+    folder_language: str = "en",
+    web_access: bool = False,
+    send_local_only: bool = False,
+    receive_local_only: bool = False,
+    resource_kind: str | None = None,
 ) -> str:
-    """A user in an organization or group (or a console-only account in ou=admins). Returns the DN.
+    """A user (or, with `resource_kind`, a resource) in an organization or group, or a console-only account
+    in ou=admins. Returns the DN. `mail` defaults to `<uid>@<domain>` and must be in that domain.
 
-    Steps: the entry, its password (Password Modify, hashed by slapd), its mailbox `user/<uid>` and quota.
-    `mail` defaults to `<uid>@<domain>`. Accounts in ou=admins get no mail attributes and no mailbox.
+    Everything is checked before anything is written; then the steps run journaled (see the module doc).
     """
+    plan = _plan(
+        container_dn=container_dn,
+        uid=uid,
+        password=password,
+        names=check_names(last_name, first_name, initials),
+        mail=mail,
+        create_mailbox=create_mailbox,
+        quota_kib=quota_kib,
+        person=check_person(person),
+        folder_language=check_language(folder_language) if groupware_folders else None,
+        flags={
+            "mailWebAccess": web_access,
+            "mailSendLocalOnly": send_local_only,
+            "mailReceiveLocalOnly": receive_local_only,
+        },
+        resource_kind=resource_kind,
+    )
+    after = {
+        "uid": plan.uid,
+        "cn": plan.attrs["cn"],
+        "mail": plan.attrs.get("mail"),
+        "quota_kib": plan.quota,
+        "mailbox": plan.create_mailbox,
+        "folders": plan.folder_language,
+        "resource_kind": resource_kind,
+        "steps": plan.steps,
+    }
+    audited(actor, "user_create", plan.dn, after, lambda: _run(actor, plan))
+    return plan.dn
+
+
+def _plan(
+    *,
+    container_dn: str,
+    uid: str,
+    password: str,
+    names: tuple[str, str, str],
+    mail: str | None,
+    create_mailbox: bool,
+    quota_kib: int | None,
+    person: dict[str, str],
+    folder_language: str | None,
+    flags: dict[str, bool],
+    resource_kind: str | None,
+) -> _Plan:
     uid = check_login(uid)
-    last = check_value(last_name, "last_name", max_length=MAX_PERSON_NAME, required=True).strip()
-    first = check_value(first_name, "first_name", max_length=MAX_PERSON_NAME).strip()
+    last, first, initials = names
     check_new_password(password)
     quota = check_quota(quota_kib)
     console_only = dit.same_dn(container_dn, dit.admins_dn())
-    domain = dit.domain_of(container_dn)
     if console_only:
-        if create_mailbox or mail or quota is not None:
+        if create_mailbox or mail or quota is not None or resource_kind or any(flags.values()):
             raise InvalidName(
                 "Console administrators in ou=admins have no address and no mailbox.", "container"
             )
     else:
         get_mail_container(container_dn)
-        mail = check_address(mail if mail else f"{uid}@{domain}")
-    dn = dit.account_dn(container_dn, uid)
-    _preflight_unique(uid, mail)
-
+        domain = dit.domain_of(container_dn)
+        mail = check_mail_in_domain(mail if mail else f"{uid}@{domain}", domain)
+    if folder_language and not create_mailbox:
+        raise InvalidName(
+            "Groupware folders need a mailbox: tick \u201cCreate mailbox\u201d too.", "groupware_folders"
+        )
     attrs: dict[str, Any] = {
         "objectClass": ["inetOrgPerson"] if console_only else ["inetOrgPerson", "mailAccount"],
         "uid": uid,
-        "cn": f"{first} {last}".strip(),
+        "cn": common_name(first, last),
         "sn": last,
     }
-    if first:
-        attrs["givenName"] = first
+    for attr, value in (("givenName", first), ("initials", initials), *person.items()):
+        if value:
+            attrs[attr] = value
     if not console_only:
         attrs.update({"mail": mail, "mailEnabled": True})
         if quota is not None:
             attrs["mailQuota"] = quota
-    after = {"uid": uid, "cn": attrs["cn"], "mail": mail, "quota_kib": quota, "mailbox": create_mailbox}
-    undo = Undo("user_create", dn)
+        # Absent means FALSE: entries stay lean and Postfix's filters test for TRUE.
+        attrs.update({attr: True for attr, on in flags.items() if on})
+    if resource_kind is not None:
+        attrs["objectClass"] = [*attrs["objectClass"], "mailResource"]
+        attrs["mailResourceKind"] = check_resource_kind(resource_kind)
+    return _Plan(
+        dn=dit.account_dn(container_dn, uid),
+        uid=uid,
+        password=password,
+        attrs=attrs,
+        console_only=console_only,
+        create_mailbox=create_mailbox,
+        quota=quota,
+        folder_language=folder_language,
+    )
 
-    def work() -> None:
-        try:
-            directory.add(dn, attrs)
-            undo.push("entry", lambda: directory.delete(dn))
-            directory.password_modify(dn, password)
-            if create_mailbox:
-                imap.mailbox_create(uid, quota)
-                undo.push("mailbox", lambda: imap.mailbox_delete(uid))
-        except Exception:
-            undo.run()
-            raise
 
-    audited(actor, "user_create", dn, after, work)
-    return dn
+def _run(actor: Actor, plan: _Plan) -> None:
+    preflight_unique(plan.uid, plan.attrs.get("mail"))
+    if plan.console_only:
+        with Journal.begin(actor, "user_create", plan.dn, plan.steps) as journal:
+            _entry_steps(journal, plan)
+        return
+    # One admin session for the whole operation; undos open their own (this one may be what broke).
+    with imap.admin_session() as admin:
+        if admin.exists(plan.uid):
+            # A kept mailbox blocks its login name: a new account must never inherit someone's old mail.
+            raise imap.MailboxExists(
+                f"A mailbox for {plan.uid} already exists (left by a deleted account?). Delete it first "
+                "or choose another login name."
+            )
+        with Journal.begin(actor, "user_create", plan.dn, plan.steps) as journal:
+            _entry_steps(journal, plan)
+            if plan.create_mailbox:
+                _mailbox_steps(journal, admin, plan)
+
+
+def _entry_steps(journal: Journal, plan: _Plan) -> None:
+    journal.step("entry", lambda: directory.add(plan.dn, plan.attrs), undo=lambda: directory.delete(plan.dn))
+    journal.step("password", lambda: directory.password_modify(plan.dn, plan.password), undo=_covered)
+
+
+def _mailbox_steps(journal: Journal, admin: imap.CyrusAdmin, plan: _Plan) -> None:
+    uid = plan.uid
+    journal.step("mailbox", lambda: admin.create_bare(uid), undo=lambda: imap.mailbox_delete(uid))
+    journal.step("acl", lambda: admin.grant_admin(uid), undo=_covered)
+    if plan.quota is not None:
+        quota = plan.quota
+        journal.step("quota", lambda: admin.set_quota(uid, quota), undo=_covered)
+    if plan.folder_language:
+        made: list[str] = []
+        language = plan.folder_language
+        journal.step(
+            "folders",
+            lambda: create_standard_folders(admin, uid, language, created=made.append),
+            undo=_undo_folders(uid, made),
+        )
+
+
+def _undo_folders(uid: str, made: list[str]) -> Callable[[], None]:
+    def undo() -> None:
+        with imap.admin_session() as admin:
+            for name in reversed(made):
+                admin.delete_folder(uid, name)
+
+    return undo
 
 
 def user_set_password(*, actor: Actor, dn: str, password: str, must_change: bool = True) -> None:
@@ -125,15 +270,21 @@ def user_delete(*, actor: Actor, dn: str, delete_mailbox: bool = False) -> None:
 
     The entry goes first: from that moment the user can neither log in nor receive mail. A mailbox that is
     kept blocks re-using the login name until it is deleted (a new account must never inherit old mail).
+    Neither step can be undone, so a failure of the second leaves the journal row failed, naming it.
     """
     entry = get_account(dn)
     uid = entry.first("uid")
+    mailbox = delete_mailbox and entry.has_object_class("mailAccount")
+
+    def delete_the_mailbox() -> None:
+        with contextlib.suppress(imap.MailboxNotFound):  # nothing to delete is what was wanted
+            imap.mailbox_delete(uid)
 
     def work() -> None:
-        directory.delete(dn)
-        if delete_mailbox and entry.has_object_class("mailAccount"):
-            with contextlib.suppress(imap.MailboxNotFound):  # nothing to delete is what was wanted
-                imap.mailbox_delete(uid)
+        with Journal.begin(actor, "user_delete", dn, ["entry", "mailbox"] if mailbox else ["entry"]) as j:
+            j.step("entry", lambda: directory.delete(dn))
+            if mailbox:
+                j.step("mailbox", delete_the_mailbox)
 
     audited(actor, "user_delete", dn, {"uid": uid, "mailbox_deleted": delete_mailbox}, work)
 

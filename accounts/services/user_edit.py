@@ -1,0 +1,83 @@
+"""Editing a user or resource (ACC-08): names, person fields, primary address, local-only flags, kind.
+
+One LDAP modify carries every change, so the edit is all-or-nothing without a journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from accounts.services.common import audited, get_account
+from accounts.services.person import (
+    PERSON_ATTRS,
+    check_names,
+    check_person,
+    check_resource_kind,
+    common_name,
+)
+from accounts.services.users import check_mail_in_domain, preflight_unique
+from mailadmin import directory
+from mailadmin.actor import Actor
+from mailadmin.directory import InvalidName, dit
+
+_READ = (
+    "cn",
+    "sn",
+    "givenName",
+    "initials",
+    "mailResourceKind",
+    "mailSendLocalOnly",
+    "mailReceiveLocalOnly",
+    *PERSON_ATTRS,
+)
+
+
+def user_update(
+    *,
+    actor: Actor,
+    dn: str,
+    last_name: str,
+    first_name: str = "",
+    initials: str = "",
+    person: Mapping[str, str] | None = None,
+    mail: str | None = None,
+    send_local_only: bool | None = None,
+    receive_local_only: bool | None = None,
+    resource_kind: str | None = None,
+) -> list[str]:
+    """Change what differs; returns the names of the changed attributes. `None` leaves a value as it is;
+    an empty person field removes the attribute."""
+    entry = get_account(dn, *_READ)
+    last, first, init = check_names(last_name, first_name, initials)
+    wanted: dict[str, str] = {
+        "sn": last,
+        "givenName": first,
+        "initials": init,
+        "cn": common_name(first, last),
+    }
+    wanted.update(check_person(person))
+    mail_account = entry.has_object_class("mailAccount")
+    if mail is not None:
+        if not mail_account:
+            raise InvalidName("Console administrators in ou=admins have no address.", "mail")
+        address = check_mail_in_domain(mail, dit.domain_of(dn))
+        if address != entry.first("mail"):
+            preflight_unique("", address, exclude_dn=dn)
+        wanted["mail"] = address
+    for attr, flag in (("mailSendLocalOnly", send_local_only), ("mailReceiveLocalOnly", receive_local_only)):
+        if flag is not None and mail_account:
+            wanted[attr] = "TRUE" if flag else ""
+    if resource_kind is not None:
+        if not entry.has_object_class("mailResource"):
+            raise InvalidName("Only resources have a kind.", "resource_kind")
+        wanted["mailResourceKind"] = check_resource_kind(resource_kind)
+
+    changed = [attr for attr, value in wanted.items() if entry.first(attr) != value]
+    if not changed:
+        return []
+    before: dict[str, Any] = {attr: entry.get(attr) for attr in changed}
+    after: dict[str, Any] = {attr: wanted[attr] or None for attr in changed}
+    changes = [directory.replace(attr, wanted[attr] or None) for attr in changed]
+    audited(actor, "user_update", dn, {**after, "before": before}, lambda: directory.modify(dn, changes))
+    return changed

@@ -1,0 +1,197 @@
+"""External contacts (ACC-11): address-book entries without a mailbox, readable by the users' address books.
+
+A contact is `inetOrgPerson + mailContact` named `cn=<full name>` inside an organization or group; two
+contacts of the same name in one container get "Name (2)", "Name (3)"... Its address must be external:
+mail to a hosted domain belongs to an account or an alias, never to a contact.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from accounts.services.common import MAX_PERSON_NAME, Undo, audited, get_mail_container
+from accounts.services.containers import check_description, check_phone
+from accounts.services.tree import get_kind
+from mailadmin import directory
+from mailadmin.actor import Actor
+from mailadmin.directory import (
+    DirectoryConflict,
+    DirectoryNotFound,
+    InvalidName,
+    check_address,
+    check_container_name,
+    check_value,
+    dit,
+    escape_dn,
+    filter_eq,
+    filter_or,
+)
+from mailadmin.permissions import Kind
+
+MAX_SAME_NAME = 50
+CONTACT_ATTRS = (
+    "cn",
+    "sn",
+    "givenName",
+    "mail",
+    "o",
+    "title",
+    "telephoneNumber",
+    "mobile",
+    "facsimileTelephoneNumber",
+    "description",
+)
+
+
+def check_external_address(value: str, field: str = "mail") -> str:
+    """A valid address whose domain this server does not host (nor its internal mailbox domain)."""
+    address = check_address(value, field)
+    domain = address.rpartition("@")[2]
+    hosted = domain == str(settings.MAILBOX_DOMAIN).lower() or bool(
+        directory.search(
+            dit.domains_dn(),
+            filter_or(filter_eq("dc", domain), filter_eq("mailDomainAlias", domain)),
+            directory.NO_ATTRS,
+            scope="one",
+        )
+    )
+    if hosted:
+        raise InvalidName(
+            f"{domain} is a domain of this server: an address there belongs to a user or an alias, "
+            "not to an external contact.",
+            field,
+        )
+    return address
+
+
+def _names(last_name: str, first_name: str) -> tuple[str, str, str]:
+    last = check_value(last_name, "last_name", max_length=MAX_PERSON_NAME, required=True).strip()
+    first = check_value(first_name, "first_name", max_length=MAX_PERSON_NAME).strip()
+    full = f"{first} {last}".strip()
+    # The full name becomes the entry's RDN: the container-name allow-list keeps DN specials and markup out.
+    check_container_name(full, "last_name" if not first else "first_name")
+    return last, first, full
+
+
+def _fields(
+    mail: str, company: str, title: str, phone: str, mobile: str, fax: str, description: str
+) -> dict[str, str]:
+    return {
+        "mail": check_external_address(mail),
+        "o": check_value(company, "company", max_length=MAX_PERSON_NAME).strip(),
+        "title": check_value(title, "title", max_length=MAX_PERSON_NAME).strip(),
+        "telephoneNumber": check_phone(phone, "phone"),
+        "mobile": check_phone(mobile, "mobile"),
+        "facsimileTelephoneNumber": check_phone(fax, "fax"),
+        "description": check_description(description),
+    }
+
+
+def _free_rdn(container_dn: str, full: str, *, keep: str | None = None) -> str:
+    """`cn=<full>` or `cn=<full> (n)`: the first that no other entry of the container uses."""
+    for n in range(1, MAX_SAME_NAME + 1):
+        cn = full if n == 1 else f"{full} ({n})"
+        rdn = f"cn={escape_dn(cn)}"
+        candidate = f"{rdn},{container_dn}"
+        if (keep and dit.same_dn(candidate, keep)) or not directory.exists(candidate):
+            return rdn
+    raise DirectoryConflict(f"There are already {MAX_SAME_NAME} contacts named {full} here.")
+
+
+def get_contact(dn: str) -> directory.Entry:
+    entry, kind = get_kind(dn, CONTACT_ATTRS)
+    if kind is not Kind.CONTACT:
+        raise DirectoryNotFound(f"There is no contact {dn}.")
+    return entry
+
+
+def contact_create(
+    *,
+    actor: Actor,
+    container_dn: str,
+    last_name: str,
+    mail: str,
+    first_name: str = "",
+    company: str = "",
+    title: str = "",
+    phone: str = "",
+    mobile: str = "",
+    fax: str = "",
+    description: str = "",
+) -> str:
+    """An external contact in an organization or group. Returns its DN."""
+    last, first, full = _names(last_name, first_name)
+    fields = _fields(mail, company, title, phone, mobile, fax, description)
+    get_mail_container(container_dn)
+    dn = f"{_free_rdn(container_dn, full)},{container_dn}"
+    attrs: dict[str, str | list[str]] = {
+        "objectClass": ["inetOrgPerson", "mailContact"],
+        "cn": dit.rdn_value(dn),
+        "sn": last,
+    }
+    if first:
+        attrs["givenName"] = first
+    attrs.update({name: value for name, value in fields.items() if value})
+    audited(
+        actor,
+        "contact_create",
+        dn,
+        {"cn": attrs["cn"], "mail": fields["mail"]},
+        lambda: directory.add(dn, attrs),
+    )
+    return dn
+
+
+def contact_update(
+    *,
+    actor: Actor,
+    dn: str,
+    last_name: str,
+    mail: str,
+    first_name: str = "",
+    company: str = "",
+    title: str = "",
+    phone: str = "",
+    mobile: str = "",
+    fax: str = "",
+    description: str = "",
+) -> str:
+    """Change a contact; a new name renames the entry (refint follows). Returns the (possibly new) DN."""
+    last, first, full = _names(last_name, first_name)
+    fields = _fields(mail, company, title, phone, mobile, fax, description)
+    entry = get_contact(dn)
+    wanted: dict[str, str | None] = {"sn": last, "givenName": first or None}
+    wanted.update({name: value or None for name, value in fields.items()})
+    before = {name: entry.get(name) for name in wanted}
+    parent = dit.parent_dn(dn)
+    old_full = " ".join(filter(None, [entry.first("givenName"), entry.first("sn")]))
+    new_rdn = _free_rdn(parent, full, keep=dn) if full != old_full else None
+    undo = Undo("contact_update", dn)
+    result = [dn]
+
+    def work() -> None:
+        try:
+            directory.modify(dn, [directory.replace(name, value) for name, value in wanted.items()])
+            undo.push(
+                "attributes",
+                lambda: directory.modify(dn, [directory.replace(n, v) for n, v in before.items()]),
+            )
+            if new_rdn and not dit.same_dn(f"{new_rdn},{parent}", dn):
+                result[0] = directory.rename(dn, new_rdn)
+        except Exception:
+            undo.run()
+            raise
+
+    audited(actor, "contact_update", dn, {**wanted, "before": before}, work)
+    return result[0]
+
+
+def contact_delete(*, actor: Actor, dn: str) -> None:
+    entry = get_contact(dn)
+    audited(
+        actor,
+        "contact_delete",
+        dn,
+        {"cn": entry.first("cn"), "mail": entry.first("mail")},
+        lambda: directory.delete(dn),
+    )

@@ -5,6 +5,7 @@ says so, with the manual's capability ID."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.http import HttpRequest
@@ -27,13 +28,16 @@ class Item:
     @property
     def built(self) -> bool:
         """A page is built when its URL name is registered (menu items are named before their pages)."""
-        if not self.url_name:
-            return False
-        try:
-            reverse(self.url_name)
-        except NoReverseMatch:
-            return False
-        return True
+        return bool(self.url_name) and _resolved(self.url_name) is not None
+
+
+@lru_cache(maxsize=256)
+def _resolved(url_name: str) -> str | None:
+    # The URLconf does not change while the process runs; the menu asks on every page.
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return None
 
 
 @dataclass(frozen=True)
@@ -146,8 +150,9 @@ def find_item(section: str, slug: str) -> tuple[Section, Item] | None:
 
 
 def item_url(section: Section, item: Item) -> str:
-    if item.built:
-        return reverse(item.url_name)
+    url = _resolved(item.url_name) if item.url_name else None
+    if url is not None:
+        return url
     return reverse("placeholder", kwargs={"section": section.slug, "slug": item.slug})
 
 

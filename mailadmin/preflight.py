@@ -102,18 +102,33 @@ def _listening_inodes() -> dict[int, int]:
 
 
 def _owner_of(inode: int) -> tuple[int | None, str]:
+    """The process holding a listening socket. Pre-forking daemons (cyrmaster and its imapd children,
+    Postfix's master and smtpd) share the socket: name the one whose parent does not hold it too."""
     target = f"socket:[{inode}]"
+    holders: dict[int, str] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             for fd in os.scandir(f"/proc/{entry.name}/fd"):
                 if os.readlink(fd.path) == target:
-                    comm = Path(f"/proc/{entry.name}/comm").read_text().strip()
-                    return int(entry.name), comm
+                    holders[int(entry.name)] = Path(f"/proc/{entry.name}/comm").read_text().strip()
+                    break
         except OSError:
             continue
+    for pid, comm in sorted(holders.items()):
+        if _parent(pid) not in holders:
+            return pid, comm
     return None, ""
+
+
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    # The command name (field 2) may contain spaces and parentheses: fields after the last ")" are fixed.
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 def port_uses(ports: dict[str, int] | None = None) -> list[PortUse]:

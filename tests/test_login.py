@@ -63,12 +63,16 @@ def test_admin_must_change_generated_password_at_first_login(
     stack: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("MAILADMIN_ADMIN_PASSWORD", raising=False)
+    admin_dn = dit.account_dn(dit.admins_dn(), "admin")
+    if ldaptool.dump(
+        admin_dn, scope="base"
+    ).strip():  # another test made it: start from a first install again
+        services.user_delete(actor=Actor.system("tests"), dn=admin_dn)
     call_command("ensure_admin")
     out = capsys.readouterr().out
     found = re.search(r"password: (\S+)", out)
     assert found, out
     password = found.group(1)
-    admin_dn = dit.account_dn(dit.admins_dn(), "admin")
     assert ldaptool.attribute(admin_dn, "pwdReset") == ["TRUE"]
     # A second run creates nothing and prints no password.
     call_command("ensure_admin")

@@ -1,18 +1,159 @@
-"""Roles: administrators (ACC-12), domain administrators (ACC-13), group administrators (ACC-14)."""
+"""Roles: administrators (ACC-12), domain administrators (ACC-13), group administrators (ACC-14).
+
+The rank rule lives here as well as in the views, on purpose: granting roles is where a console lets someone
+raise themselves (the Mailu #2685 class of bug), so every role service asks `may_*` for its actor before it
+writes, whoever calls it (a view, a job, a command). Views ask the same functions first to answer 404 or a
+clear message; these checks are the second line, not the only one.
+
+Rules (ranks: administrator 3 > domain administrator 2 > group administrator 1 > user 0):
+- nobody grants a role above their own, nor edits or removes someone of an equal or higher rank, except
+  that domain administrators appoint and remove the other domain administrators of their own domains
+  (never an administrator's role there);
+- administrators add administrators; only the manager account `admin` removes other administrators;
+  anyone may drop their own role after confirming; the last administrator and the manager stay;
+- a domain administrator is an account inside the domain (administrators may also pick a console-only
+  account from ou=admins); a group administrator is an account inside the group (the pages offer only
+  those; the service holds domain administrators to it, administrators are not limited there).
+"""
 
 from __future__ import annotations
 
-from accounts.services.common import audited, get_account, get_group
+from accounts.services.common import MAX_PERSON_NAME, Undo, audited, get_account, get_group
+from accounts.services.users import user_create
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import (
+    DirectoryNotFound,
+    DirectoryRefused,
     InvalidName,
+    check_login,
+    check_value,
     dit,
+    filter_and,
+    filter_eq,
 )
+from mailadmin.permissions import Verb, can
+
+MANAGER_UID = "admin"
+
+
+class RoleRefused(DirectoryRefused):
+    """The console refuses a role change (rank rule, last administrator, unconfirmed self-removal)."""
+
+
+# --- selectors -------------------------------------------------------------------------------------------
+
+
+def manager_dn() -> str:
+    """The manager account made at installation (ACC-15): `uid=admin,ou=admins`."""
+    return dit.account_dn(dit.admins_dn(), MANAGER_UID)
+
+
+def is_manager(actor: Actor) -> bool:
+    """The console itself (system actor) counts as the manager; so does `uid=admin,ou=admins`."""
+    if actor.is_system:
+        return actor.roles.administrator
+    return bool(actor.dn) and actor.roles.administrator and dit.same_dn(actor.dn, manager_dn())
+
+
+def rank_of(dn: str) -> int:
+    return directory.roles_for(dn).rank
+
+
+def account_by_login(login: str, *, base: str) -> directory.Entry | None:
+    """The account with login name `login` below `base` (uid is unique server-wide, so 0 or 1 entry)."""
+    uid = check_login(login, "login")
+    found = directory.search(
+        base, filter_and(filter_eq("uid", uid), "(objectClass=inetOrgPerson)"), ["uid", "cn", "objectClass"]
+    )
+    accounts = [e for e in found if directory.is_account(e)]
+    return accounts[0] if len(accounts) == 1 else None
+
+
+def _is_self(actor: Actor, account_dn: str) -> bool:
+    return bool(actor.dn) and dit.same_dn(actor.dn, account_dn)
+
+
+def may_add_administrator(actor: Actor, account_dn: str) -> bool:
+    # Equal rank is the highest there is: an administrator may make another one, nobody else may.
+    return actor.roles.administrator and dit.valid_dn(account_dn)
+
+
+def may_remove_administrator(actor: Actor, account_dn: str) -> bool:
+    if not actor.roles.administrator or dit.same_dn(account_dn, manager_dn()):
+        return False
+    return is_manager(actor) or _is_self(actor, account_dn)
+
+
+def may_manage_domain_admins(actor: Actor, domain: str) -> bool:
+    return can(actor, Verb.MANAGE_ADMINS, dit.domain_dn(domain))
+
+
+def _domain_admin_placement_ok(actor: Actor, domain_dn: str, account_dn: str) -> bool:
+    if dit.is_inside(account_dn, domain_dn, strict=True):
+        return True
+    return actor.roles.administrator and dit.is_inside(account_dn, dit.admins_dn(), strict=True)
+
+
+def may_grant_domain_admin(actor: Actor, domain: str, account_dn: str, account_rank: int) -> bool:
+    domain_dn = dit.domain_dn(domain)
+    if not _domain_admin_placement_ok(actor, domain_dn, account_dn):
+        return False
+    if _is_self(actor, account_dn) and not actor.roles.administrator:
+        return False  # a domain administrator already holds the role where they may grant it
+    return can(actor, Verb.MANAGE_ADMINS, domain_dn, target_rank=account_rank)
+
+
+def may_revoke_domain_admin(actor: Actor, domain: str, account_dn: str, account_rank: int) -> bool:
+    # can() caps target_rank at 2 for domain administrators: an administrator's role there is not theirs.
+    return can(actor, Verb.MANAGE_ADMINS, dit.domain_dn(domain), target_rank=account_rank)
+
+
+def may_manage_group_admins(actor: Actor, group_dn: str) -> bool:
+    """Administrators, and the domain administrators of the group's domain (not group administrators)."""
+    if not dit.valid_dn(group_dn) or dit.domain_of(group_dn) is None:
+        return False
+    if actor.roles.administrator:
+        return True
+    return any(dit.is_inside(group_dn, d, strict=True) for d in actor.roles.domains)
+
+
+def may_grant_group_admin(actor: Actor, group_dn: str, account_dn: str, account_rank: int) -> bool:
+    if not may_manage_group_admins(actor, group_dn):
+        return False
+    if actor.roles.administrator:
+        # Nobody outranks them, so placement is a matter of the page (it offers the group's members only);
+        # scripts and older callers may appoint an account of the same domain.
+        return dit.valid_dn(account_dn)
+    if not dit.is_inside(account_dn, group_dn, strict=True) or _is_self(actor, account_dn):
+        return False
+    return account_rank < actor.roles.rank
+
+
+def may_revoke_group_admin(actor: Actor, group_dn: str, account_dn: str, account_rank: int) -> bool:
+    if not may_manage_group_admins(actor, group_dn):
+        return False
+    if actor.roles.administrator or _is_self(actor, account_dn):
+        return True
+    return account_rank < actor.roles.rank
+
+
+# --- services --------------------------------------------------------------------------------------------
+
+
+def _refuse_unless(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise RoleRefused(message)
+
+
+def _confirm_self(actor: Actor, account_dn: str, confirmed: bool) -> None:
+    if _is_self(actor, account_dn) and not confirmed:
+        raise RoleRefused("Confirm that you want to give up your own role: you lose its rights at once.")
 
 
 def _add_dn_value(actor: Actor, action: str, target: str, attr: str, account_dn: str) -> None:
     get_account(account_dn)
+    # A second grant is refused by slapd (DirectoryConflict: the entry already has this value).
     audited(
         actor,
         action,
@@ -34,30 +175,99 @@ def _remove_dn_value(actor: Actor, action: str, target: str, attr: str, account_
     )
 
 
+def _holds(values: list[str], account_dn: str) -> bool:
+    return any(dit.same_dn(v, account_dn) for v in values)
+
+
 def domain_admin_add(*, actor: Actor, domain: str, account_dn: str) -> None:
     """Make an account a domain administrator (mailAdministrator on the domain entry)."""
-    _add_dn_value(actor, "domain_admin_add", dit.domain_dn(domain), "mailAdministrator", account_dn)
+    domain_dn = dit.domain_dn(domain)
+    _refuse_unless(
+        may_grant_domain_admin(actor, domain, account_dn, rank_of(account_dn)),
+        "You may appoint as domain administrator only an account inside this domain that does not "
+        "outrank you.",
+    )
+    _add_dn_value(actor, "domain_admin_add", domain_dn, "mailAdministrator", account_dn)
 
 
-def domain_admin_remove(*, actor: Actor, domain: str, account_dn: str) -> None:
-    _remove_dn_value(actor, "domain_admin_remove", dit.domain_dn(domain), "mailAdministrator", account_dn)
+def domain_admin_remove(*, actor: Actor, domain: str, account_dn: str, confirmed: bool = False) -> None:
+    domain_dn = dit.domain_dn(domain)
+    _refuse_unless(
+        may_revoke_domain_admin(actor, domain, account_dn, rank_of(account_dn)),
+        "You may not remove the role of an account that outranks you.",
+    )
+    if not _holds(directory.domain_admins(domain), account_dn):
+        raise DirectoryNotFound("This account is not a domain administrator of this domain.")
+    _confirm_self(actor, account_dn, confirmed)
+    _remove_dn_value(actor, "domain_admin_remove", domain_dn, "mailAdministrator", account_dn)
 
 
 def group_admin_add(*, actor: Actor, group_dn: str, account_dn: str) -> None:
     """Make an account a group administrator (mailAdministrator on the group entry)."""
     get_group(group_dn)
+    _refuse_unless(
+        may_grant_group_admin(actor, group_dn, account_dn, rank_of(account_dn)),
+        "You may appoint as group administrator only an account inside this group that you outrank.",
+    )
     _add_dn_value(actor, "group_admin_add", group_dn, "mailAdministrator", account_dn)
 
 
-def group_admin_remove(*, actor: Actor, group_dn: str, account_dn: str) -> None:
+def group_admin_remove(*, actor: Actor, group_dn: str, account_dn: str, confirmed: bool = False) -> None:
     get_group(group_dn)
+    _refuse_unless(
+        may_revoke_group_admin(actor, group_dn, account_dn, rank_of(account_dn)),
+        "You may not remove the role of an account that you do not outrank.",
+    )
+    if not _holds(directory.group_admins(group_dn), account_dn):
+        raise DirectoryNotFound("This account is not a group administrator of this group.")
+    _confirm_self(actor, account_dn, confirmed)
     _remove_dn_value(actor, "group_admin_remove", group_dn, "mailAdministrator", account_dn)
 
 
 def administrator_add(*, actor: Actor, account_dn: str) -> None:
     """Make an account an administrator (member of cn=administrators,ou=roles)."""
+    _refuse_unless(may_add_administrator(actor, account_dn), "Only administrators appoint administrators.")
     _add_dn_value(actor, "administrator_add", dit.administrators_group_dn(), "member", account_dn)
 
 
-def administrator_remove(*, actor: Actor, account_dn: str) -> None:
+def administrator_remove(*, actor: Actor, account_dn: str, confirmed: bool = False) -> None:
+    """Take the administrator role away. Only the manager removes others; the last one always stays."""
+    _refuse_unless(
+        may_remove_administrator(actor, account_dn),
+        "Only the manager account admin removes other administrators, and its own role stays.",
+    )
+    current = directory.administrators()
+    if not _holds(current, account_dn):
+        raise DirectoryNotFound("This account is not an administrator.")
+    if not [a for a in current if not dit.same_dn(a, account_dn)]:
+        raise RoleRefused("This is the last administrator: appoint another one first.")
+    _confirm_self(actor, account_dn, confirmed)
     _remove_dn_value(actor, "administrator_remove", dit.administrators_group_dn(), "member", account_dn)
+
+
+def administrator_create(
+    *, actor: Actor, uid: str, password: str, last_name: str, first_name: str = ""
+) -> str:
+    """A console-only administrator: an account in ou=admins (no address, no mailbox) with the role.
+
+    Two steps (the entry, then the role); if the role cannot be given, the new entry is deleted again so no
+    orphan login is left behind. Returns the DN."""
+    _refuse_unless(actor.roles.administrator, "Only administrators appoint administrators.")
+    check_value(last_name, "last_name", max_length=MAX_PERSON_NAME, required=True)
+    dn = user_create(
+        actor=actor,
+        container_dn=dit.admins_dn(),
+        uid=uid,
+        password=password,
+        last_name=last_name,
+        first_name=first_name,
+        create_mailbox=False,
+    )
+    undo = Undo("administrator_create", dn)
+    undo.push("account", lambda: directory.delete(dn))
+    try:
+        administrator_add(actor=actor, account_dn=dn)
+    except Exception:
+        undo.run()
+        raise
+    return dn

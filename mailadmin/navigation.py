@@ -150,10 +150,15 @@ def find_item(section: str, slug: str) -> tuple[Section, Item] | None:
 
 
 def item_url(section: Section, item: Item) -> str:
-    url = _resolved(item.url_name) if item.url_name else None
+    return _item_url(section.slug, item.slug, item.url_name)
+
+
+@lru_cache(maxsize=256)
+def _item_url(section: str, slug: str, url_name: str) -> str:
+    url = _resolved(url_name) if url_name else None
     if url is not None:
         return url
-    return reverse("placeholder", kwargs={"section": section.slug, "slug": item.slug})
+    return reverse("placeholder", kwargs={"section": section, "slug": slug})
 
 
 def visible_menu(actor: Actor | None) -> list[dict[str, Any]]:

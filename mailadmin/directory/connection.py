@@ -171,7 +171,7 @@ def run(
     what: str,
     dn: str = "",
     retry: bool = True,
-    uses_sort_slot: bool = False,
+    uses_sort_slot: bool | Callable[[LDAPObject], bool] = False,
 ) -> T:
     """Run `op` on this thread's admin connection, reconnecting once if the server went away.
 
@@ -185,7 +185,8 @@ def run(
         conn: Conn | None = None
         try:
             conn = _acquire(target, password)
-            if uses_sort_slot:
+            # A callable tells per connection: a request that reuses a VLV context takes no new slot.
+            if uses_sort_slot is True or (callable(uses_sort_slot) and uses_sort_slot(conn.ldap)):
                 if conn.sort_ops >= SORT_SLOTS_PER_CONNECTION:
                     _discard(conn)
                     conn = _acquire(target, password)

@@ -17,6 +17,7 @@ from ldap.controls.sss import SSSRequestControl, SSSResponseControl
 from ldap.controls.vlv import VLVRequestControl, VLVResponseControl
 from ldap.ldapobject import LDAPObject
 
+from mailadmin.directory import vlv
 from mailadmin.directory.connection import cookie_issued, cookie_take, dedicated, run
 from mailadmin.directory.dit import _parse
 from mailadmin.directory.entries import Entry, Page, Window
@@ -274,8 +275,10 @@ def search_window(
     if offset < 0 or not 0 < count <= MAX_PAGE:
         raise ValueError(f"offset must be >= 0 and count between 1 and {MAX_PAGE}")
     if _sort_possible(sort):
+        key = (base.lower(), filterstr, tuple(sort), scope, tuple(attrs) if attrs is not None else None)
+        token = vlv.write_token()
 
-        def op(conn: LDAPObject) -> Window | None:
+        def attempt(conn: LDAPObject, context_id: str | None) -> Window | None:
             controls = [
                 SSSRequestControl(ordering_rules=sort_rules(sort), criticality=True),
                 # VLV offsets are 1-based; content_count=0 means "you tell me the total".
@@ -285,8 +288,10 @@ def search_window(
                     after_count=count - 1,
                     offset=offset + 1,
                     content_count=0,
+                    context_id=context_id,
                 ),
             ]
+            made = vlv.made_at(conn, key) if context_id else None
             try:
                 msgid = conn.search_ext(
                     base, _SCOPES[scope], filterstr, _attrlist(attrs), serverctrls=controls
@@ -300,13 +305,26 @@ def search_window(
                 if total is None or offset < total:
                     raise
                 return Window([], offset, total, True)
-            vlv = next((c for c in response if isinstance(c, VLVResponseControl)), None)
-            if vlv is None:
+            found = next((c for c in response if isinstance(c, VLVResponseControl)), None)
+            if found is None:
                 return None
-            total = int(vlv.content_count)
+            vlv.remember(conn, key, getattr(found, "context_id", None), token, made=made)
+            total = int(found.content_count)
             return Window(_entries(data) if offset < total else [], offset, total, True)
 
-        window = run(op, what="search", dn=base, uses_sort_slot=True)
+        def op(conn: LDAPObject) -> Window | None:
+            context_id = vlv.context_for(conn, key, token)
+            if context_id is not None:
+                try:
+                    return attempt(conn, context_id)
+                except ldap.LDAPError:
+                    # slapd forgot the context (freed slot, restart): sort afresh.
+                    vlv.forget(conn, key)
+            return attempt(conn, None)
+
+        window = run(
+            op, what="search", dn=base, uses_sort_slot=lambda conn: vlv.context_for(conn, key, token) is None
+        )
         if window is not None:
             return window
         _mark_unsorted()

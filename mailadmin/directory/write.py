@@ -15,6 +15,7 @@ import ldap
 import ldap.dn
 from ldap.ldapobject import LDAPObject
 
+from mailadmin.directory import vlv
 from mailadmin.directory.connection import run, user_connection
 from mailadmin.directory.entries import AttrValues, as_strings
 from mailadmin.directory.errors import translate
@@ -74,7 +75,10 @@ def add(dn: str, attrs: Mapping[str, AttrValues]) -> None:
             continue
         _check_attr(attr, values)
         modlist.append((attr, [v.encode("utf-8") for v in values]))
-    run(lambda conn: conn.add_ext_s(dn, modlist), what="add", dn=dn)
+    try:
+        run(lambda conn: conn.add_ext_s(dn, modlist), what="add", dn=dn)
+    finally:
+        vlv.invalidate()
 
 
 def modify(dn: str, changes: Iterable[Change]) -> None:
@@ -86,12 +90,18 @@ def modify(dn: str, changes: Iterable[Change]) -> None:
         encoded = [v.encode("utf-8") for v in values] if change.values is not None else None
         modlist.append((_OPS[change.op], change.attr, encoded))
     if modlist:
-        run(lambda conn: conn.modify_ext_s(dn, modlist), what="change", dn=dn)
+        try:
+            run(lambda conn: conn.modify_ext_s(dn, modlist), what="change", dn=dn)
+        finally:
+            vlv.invalidate()
 
 
 def delete(dn: str) -> None:
     _check_dn(dn)
-    run(lambda conn: conn.delete_ext_s(dn), what="delete", dn=dn)
+    try:
+        run(lambda conn: conn.delete_ext_s(dn), what="delete", dn=dn)
+    finally:
+        vlv.invalidate()
 
 
 def delete_subtree(dn: str) -> int:
@@ -115,7 +125,10 @@ def rename(dn: str, new_rdn: str, new_superior: str | None = None) -> str:
         raise InvalidName("The new name must be a single RDN such as uid=alice.", "rdn")
     if new_superior is not None:
         _check_dn(new_superior)
-    run(lambda conn: conn.rename_s(dn, new_rdn, new_superior, delold=1), what="rename", dn=dn)
+    try:
+        run(lambda conn: conn.rename_s(dn, new_rdn, new_superior, delold=1), what="rename", dn=dn)
+    finally:
+        vlv.invalidate()
     parent = new_superior if new_superior is not None else ldap.dn.dn2str(ldap.dn.str2dn(dn)[1:])
     return f"{new_rdn},{parent}" if parent else new_rdn
 

@@ -230,10 +230,12 @@ def bench(root: Path, env: dict[str, str], users: int, runs: int, *, profile: bo
         get()
         profiler = cProfile.Profile()
         profiler.runcall(lambda: [get() for _ in range(10)])
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(
             r"navigation|render\(|search_window|middleware|sessions|get_response|account_search|form|query",
             40,
         )
+        stats.sort_stats("tottime").print_stats(25)
     rows = []
     failed = False
     for label, url, argv in cases:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,18 +14,9 @@ from mailadmin.actor import Actor
 from mailadmin.jobs.models import Job
 from mailadmin.jobs.services import job_cancel, job_start
 from tests.conftest import Persona, Personas
+from tests.jobtool import wait_finished
 
 Login = Callable[[Persona], Client]
-
-
-def wait_finished(job_id: str, timeout: float = 60) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = Job.objects.get(pk=job_id)
-        if job.finished:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish: {Job.objects.get(pk=job_id).state}")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from mailadmin.directory import dit
 from mailadmin.jobs.models import Job
 from tests import ldaptool
 from tests.conftest import Persona, Personas
+from tests.jobtool import job_of
 
 Login = Callable[[Persona], Client]
 SYSTEM = Actor.system("tests")
@@ -132,22 +132,6 @@ def test_repairs_refuse_to_delete_orphans(drift: Drift) -> None:
         reconcile_repair(actor=SYSTEM, kind="orphan_mailboxes", domain=drift.domain)
     assert imap.mailbox_exists(drift.orphan)
     imap.mailbox_delete(drift.orphan)
-
-
-def wait_finished(job_id: str, timeout: float = 120) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = Job.objects.get(pk=job_id)
-        if job.finished:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
-def job_of(response: object) -> Job:
-    location = response["Location"]  # type: ignore[index]
-    assert location.startswith("/tools/jobs/"), location
-    return wait_finished(location.rstrip("/").split("/")[-1])
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,7 +8,6 @@ request tried to reach.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -27,6 +26,7 @@ from mailadmin.directory import dit
 from mailadmin.jobs.models import Job
 from tests import ldaptool
 from tests.conftest import Persona, Personas
+from tests.jobtool import job_of
 
 Login = Callable[[Persona], Client]
 SYSTEM = Actor.system("tests")
@@ -89,22 +89,6 @@ def make_user(container: str, uid: str, quota: int | None = None) -> str:
         create_mailbox=True,
         quota_kib=quota,
     )
-
-
-def wait_finished(job_id: str, timeout: float = 90) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = Job.objects.get(pk=job_id)
-        if job.finished:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
-def job_of(response: object) -> Job:
-    location = response["Location"]  # type: ignore[index]
-    assert location.startswith("/tools/jobs/"), location
-    return wait_finished(location.rstrip("/").split("/")[-1])
 
 
 def log_of(job: Job) -> str:

@@ -4,6 +4,7 @@ says so, with the manual's capability ID."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -179,4 +180,12 @@ def menu(request: HttpRequest) -> dict[str, Any]:
     actor = getattr(request, "actor", None)
     if actor is None:
         return {"menu": []}
-    return {"menu": visible_menu(actor), "actor": actor}
+    # A callable: the template calls it only when the cached menu fragment has to be rendered again.
+    return {"menu": lambda: visible_menu(actor), "menu_version": menu_version(), "actor": actor}
+
+
+@lru_cache(maxsize=1)
+def menu_version() -> str:
+    """Part of the menu's cache key: a release with other items, or pages newly built, gets a fresh menu."""
+    shape = [(s.slug, [(i.slug, i.level, item_url(s, i)) for i in s.items]) for s in MENU]
+    return hashlib.sha256(repr(shape).encode()).hexdigest()[:12]

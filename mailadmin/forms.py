@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -52,3 +56,25 @@ class PasswordChangeForm(forms.Form):
         if new and new == data.get("old_password"):
             self.add_error("new_password", _("The new password must differ from the current one."))
         return data
+
+
+class FastSelect(forms.Select):
+    """A <select> rendered in Python. Django renders every <option> through its own template include; with
+    a few hundred options (every domain of the server in "Search in") that is most of a page's time."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], " selected" if option["selected"] else "", option["label"])
+                for _group, choices, _index in widget["optgroups"]
+                for option in choices
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
+        )

@@ -34,6 +34,7 @@ from accounts.services.bulk import MAX_SELECTED, BulkAction, BulkOptions, check_
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit
+from mailadmin.forms import FastSelect
 from mailadmin.jobs.services import job_start
 from mailadmin.permissions import Level, Verb, can, guard
 
@@ -58,21 +59,30 @@ class SearchForm(forms.Form):
         label=gettext_lazy("Search"),
         choices=[("simple", gettext_lazy("Simple search")), ("attribute", gettext_lazy("By attribute"))],
         required=False,
+        widget=FastSelect,
     )
     text = forms.CharField(
         label=gettext_lazy("Name, login or address"), required=False, max_length=256, strip=False
     )
-    match = forms.ChoiceField(label=gettext_lazy("Match"), choices=list(MATCHES.items()), required=False)
+    match = forms.ChoiceField(
+        label=gettext_lazy("Match"), choices=list(MATCHES.items()), required=False, widget=FastSelect
+    )
     attribute = forms.ChoiceField(
         label=gettext_lazy("Attribute"),
         choices=[(k, label) for k, (label, _t) in ATTRIBUTES.items()],
         required=False,
+        widget=FastSelect,
     )
     kind = forms.ChoiceField(
-        label=gettext_lazy("Show"), choices=[(k, v[0]) for k, v in KINDS.items()], required=False
+        label=gettext_lazy("Show"),
+        choices=[(k, v[0]) for k, v in KINDS.items()],
+        required=False,
+        widget=FastSelect,
     )
-    base = forms.ChoiceField(label=gettext_lazy("Search in"))
-    sort = forms.ChoiceField(label=gettext_lazy("Sort by"), choices=list(SORTS.items()), required=False)
+    base = forms.ChoiceField(label=gettext_lazy("Search in"), widget=FastSelect)
+    sort = forms.ChoiceField(
+        label=gettext_lazy("Sort by"), choices=list(SORTS.items()), required=False, widget=FastSelect
+    )
 
     def __init__(self, data: Any, actor: Actor) -> None:
         super().__init__(data)

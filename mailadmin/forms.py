@@ -59,22 +59,32 @@ class PasswordChangeForm(forms.Form):
 
 
 class FastSelect(forms.Select):
-    """A <select> rendered in Python. Django renders every <option> through its own template include; with
-    a few hundred options (every domain of the server in "Search in") that is most of a page's time."""
+    """A <select> rendered in Python. Django renders every <option> through its own template include and
+    builds option dicts first; on the search page that was a third of the time."""
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (option["value"], " selected" if option["selected"] else "", option["label"])
-                for _group, choices, _index in widget["optgroups"]
-                for option in choices
-            ),
-        )
-        return format_html(
-            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
-        )
+        selected = {str(v) for v in self.format_value(value)}
+
+        def options(choices: Any) -> SafeString:
+            return format_html_join(
+                "",
+                "{}",
+                (
+                    (
+                        format_html('<optgroup label="{}">{}</optgroup>', key, options(label))
+                        if isinstance(label, (list, tuple))
+                        else format_html(
+                            '<option value="{}"{}>{}</option>',
+                            key,
+                            " selected" if str(key) in selected else "",
+                            label,
+                        ),
+                    )
+                    for key, label in choices
+                ),
+            )
+
+        final = self.build_attrs(self.attrs, attrs)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options(self.choices))

@@ -7,6 +7,7 @@ which re-checks every object with the actor's roles as they are when it runs.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django import forms
@@ -182,8 +183,13 @@ def account_search(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/search.html", context)
 
 
+@lru_cache(maxsize=1)
+def _search_path() -> str:
+    return reverse("account_search")  # five links per page; the URLconf does not change while running
+
+
 def _url(params: dict[str, str], page: int) -> str:
-    return reverse("account_search") + "?" + urlencode({**params, "page": str(page)})
+    return _search_path() + "?" + urlencode({**params, "page": str(page)})
 
 
 class BulkForm(forms.Form):

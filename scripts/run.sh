@@ -41,6 +41,11 @@ if ! alive "$RUN/celery-beat.pid"; then
     --logfile "$LOG/celery-beat.log" --loglevel INFO --schedule "$VAR/celerybeat-schedule"
 fi
 
+# `celery --detach` writes its pidfile after forking: wait for both, or an early `make stop` would miss them.
+for _ in $(seq 1 100); do
+  [[ -s $RUN/celery-worker.pid && -s $RUN/celery-beat.pid ]] && break
+  sleep 0.1
+done
 for _ in $(seq 1 100); do
   if "$PY" - "$PORT" <<'PYEOF' 2>/dev/null; then break; fi
 import sys, urllib.request

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from mailadmin.directory.names import InvalidName
+from mailadmin.errors import GatewayError
 
 ADMIN_RIGHTS = "lrswipkxtea"  # what the console's admin needs on a user mailbox (append, expunge, delete)
 _RIGHTS_RE = re.compile(r"[lrswipkxtecda]{0,20}")
@@ -40,16 +41,8 @@ _FOLDER_FORBIDDEN = frozenset('/%*"\\')
 MAX_SUMMARY_FOLDERS = 2000
 
 
-class ImapError(Exception):
-    """Base class; `permanent=False` means trying again later may succeed."""
-
-    def __init__(self, message: str, permanent: bool = True) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-
-    def __str__(self) -> str:
-        return self.message
+class ImapError(GatewayError):
+    """Base class of the Cyrus gateway's errors (see mailadmin.errors for `permanent`)."""
 
 
 class ImapUnavailable(ImapError):

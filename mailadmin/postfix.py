@@ -15,16 +15,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from mailadmin.errors import GatewayError
+
 TIMEOUT = 120
 _WARNING = re.compile(r"^(?:\S+: )?(?:warning|fatal|error|panic): ", re.MULTILINE)
 
 
-class PostfixError(Exception):
+class PostfixError(GatewayError):
     """A Postfix command failed or complained; the message carries Postfix's own words."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
 
 
 def _bin(name: str) -> str:

@@ -10,17 +10,11 @@ from typing import Any
 
 import ldap
 
+from mailadmin.errors import GatewayError
 
-class DirectoryError(Exception):
-    """Base class. `permanent=False` means trying again later may succeed (server down, busy, timeout)."""
 
-    def __init__(self, message: str, permanent: bool = True) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-
-    def __str__(self) -> str:
-        return self.message
+class DirectoryError(GatewayError):
+    """Base class of the directory's errors (see mailadmin.errors for `permanent`)."""
 
 
 class DirectoryUnavailable(DirectoryError):

@@ -1,1 +1,1 @@
-"""Menu app: not built yet (see docs/FEATURES.md)."""
+"""Menu Aliases: aliases, system aliases, user addresses, routing explained (ALI-01 … ALI-05)."""

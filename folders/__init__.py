@@ -1,1 +1,1 @@
-"""Menu app: not built yet (see docs/FEATURES.md)."""
+"""Menu Mail Folders: public folders, folder types, permissions, user folders (FLD-01 … FLD-05, SCX-01)."""

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "aliases",
     "folders",
     "mailqueue",
+    "mailqueue.disclaimers",
+    "mailqueue.relayrules",
     "configuration",
     "backup",
     "migration",

@@ -21,5 +21,8 @@ urlpatterns = [
     path("tools/jobs/<uuid:job_id>/cancel/", jobs.job_cancel_view, name="job_cancel"),
     path("tools/check/", jobs.checkstack, name="checkstack"),
     path("accounts/", include("accounts.urls")),
+    path("aliases/", include("aliases.urls")),
+    path("folders/", include("folders.urls")),
+    path("queue/", include("mailqueue.urls")),
     path("<slug:section>/<slug:slug>/", system.placeholder, name="placeholder"),
 ]

@@ -1,1 +1,3 @@
-"""Menu app: not built yet (see docs/FEATURES.md)."""
+"""Menu Mail Delivery: the queue (DLV-01, DLV-02), disclaimers (DLV-03), SMTP relay rules (DLV-04).
+
+The app is not called `queue`: that would shadow the standard library module (docs/decisions)."""

@@ -1,0 +1,9 @@
+"""URLs of the Mail Folders menu: each view module keeps its own `urlpatterns`; this file only joins them."""
+
+from __future__ import annotations
+
+from folders.views import tree
+
+urlpatterns = [
+    *tree.urlpatterns,
+]

@@ -1,0 +1,7 @@
+"""The folder tree (FLD-01)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class MailQueueConfig(AppConfig):
+    name = "mailqueue"
+    label = "mailqueue"
+    verbose_name = "Mail Delivery"
+    default_auto_field = "django.db.models.BigAutoField"

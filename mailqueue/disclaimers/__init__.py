@@ -1,0 +1,1 @@
+"""Disclaimers (Mail Delivery menu). Its own Django app: its own models and migrations."""

@@ -1,0 +1,1 @@
+"""SMTP relay rules (Mail Delivery menu). Its own Django app: its own models and migrations."""

@@ -249,6 +249,54 @@ def _create_container(
     return dn
 
 
+def container_rename(*, actor: Actor, dn: str, new_name: str) -> str:
+    """Rename an organization or a group in place (ACC-05, ACC-06). Returns the new DN.
+
+    Domains keep their name (it is every address's domain), and so does the organization made with a
+    domain. Everything inside is renamed with the container by slapd (a subtree rename); refint rewrites
+    memberships, administrator roles and alias owners, and mailboxes are named after the login, so nobody's
+    mail moves. The actor needs the change right on the container and the right to create one like it in the
+    same parent; a group also needs the rank check of a move (everyone inside gets a new DN). A refusal is
+    DirectoryNotFound, as for a container that is not there."""
+    if not dit.valid_dn(dn):
+        raise InvalidName("This is not a valid directory name (DN).", "dn")
+    check_container_name(new_name, "name")
+    _entry, kind = get_container(dn)
+    if kind not in (Kind.ORGANIZATION, Kind.GROUP):
+        raise InvalidName("Only organizations and groups can be renamed.", "dn")
+    if kind is Kind.ORGANIZATION and is_default_organization(dn):
+        raise InvalidName("The organization made with the domain carries the domain's name.", "name")
+    parent = dit.parent_dn(dn)
+    if not (
+        can(actor, Verb.VIEW, dn)
+        and can(actor, Verb.CHANGE, dn, kind=kind)
+        and can(actor, Verb.CREATE, parent, kind=kind)
+        and (kind is not Kind.GROUP or may_move(actor, dn, kind))
+    ):
+        raise DirectoryNotFound(f"There is no {kind.value} {dn} that you may rename.")
+    naming = "o" if kind is Kind.ORGANIZATION else "ou"
+    if new_name == dit.rdn_value(dn):
+        return dn
+    rdn = f"{naming}={escape_dn(new_name)}"
+    new_dn = f"{rdn},{parent}"
+    if kind is Kind.ORGANIZATION and is_default_organization(new_dn):
+        raise DirectoryConflict("That name belongs to the organization made with the domain.")
+    if directory.exists(new_dn) and not dit.same_dn(new_dn, dn):  # case-only renames are allowed
+        raise DirectoryConflict(f"There is already an entry named {new_name} here.")
+    renamed: list[str] = []
+
+    def work() -> None:
+        # Private containers at or below stay hidden at their new DN from the first moment (as for a move).
+        private_containers_prepare_move(dn=dn, new_dn=new_dn)
+        try:
+            renamed.append(directory.rename(dn, rdn))
+        finally:
+            private_containers_sync(actor=actor)
+
+    audited(actor, "container_rename", dn, {"kind": kind.value, "name": new_name, "to": new_dn}, work)
+    return renamed[0]
+
+
 # --- deleting ----------------------------------------------------------------------------------------------
 
 

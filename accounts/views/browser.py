@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -22,7 +23,7 @@ from accounts.services.tree import (
     CHILD_CONTAINERS_FILTER,
     OBJECTS_FILTER,
     ancestors,
-    count_kinds,
+    count_kinds_capped,
     get_container,
     is_default_organization,
     kind_of,
@@ -30,6 +31,7 @@ from accounts.services.tree import (
     ranks_of,
     scope_roots,
 )
+from accounts.views.rows import object_rows
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryNotFound, dit
@@ -103,6 +105,10 @@ class Listing:
     rows: list[dict[str, Any]] = field(default_factory=list)
     pager: Pager | None = None
 
+    @property
+    def rows_html(self) -> SafeString:
+        return object_rows(self.rows)
+
 
 def _page_number(request: HttpRequest, name: str) -> int:
     raw = request.GET.get(name, "1")
@@ -146,7 +152,7 @@ def _children(request: HttpRequest, actor: Actor, base: str, kind: Kind | None) 
         child_kind = kind_of(entry)
         if child_kind is None or not can(actor, Verb.VIEW, entry.dn):
             continue
-        counts = count_kinds(entry.dn, child_kind, CHILD_COUNTS[child_kind])
+        counts = count_kinds_capped(entry.dn, child_kind, CHILD_COUNTS[child_kind])
         rows.append(
             {
                 "dn": entry.dn,
@@ -155,7 +161,7 @@ def _children(request: HttpRequest, actor: Actor, base: str, kind: Kind | None) 
                 "description": entry.first("description"),
                 "private": entry.first("mailPrivate") == "TRUE",
                 "url": browser_url(entry.dn),
-                "counts": [(COUNT_LABELS[k], n) for k, n in counts.items()],
+                "counts": [(COUNT_LABELS[k], f"{n}+" if more else str(n)) for k, (n, more) in counts.items()],
             }
         )
     return Listing(rows, _pager(request, window, page, "cpage"))
@@ -219,6 +225,8 @@ def _actions(actor: Actor, dn: str, kind: Kind) -> list[tuple[str, str]]:
         ]
     wanted.append((_("Edit"), ("container_edit",), {"dn": dn}, Verb.CHANGE, kind))
     if not (kind is Kind.ORGANIZATION and is_default_organization(dn)):
+        if kind is not Kind.DOMAIN:
+            wanted.append((_("Rename"), ("container_rename",), {"dn": dn}, Verb.CHANGE, kind))
         wanted.append((_("Delete"), ("container_delete",), {"dn": dn}, Verb.DELETE, kind))
     actions = []
     for label, names, query, verb, target_kind in wanted:

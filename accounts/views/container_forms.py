@@ -101,6 +101,13 @@ class GroupForm(_Described):
         return checked(lambda v: check_container_name(v, "name"), self.cleaned_data["name"])
 
 
+class RenameForm(forms.Form):
+    name = forms.CharField(label=_("New name"), max_length=MAX_NAME)
+
+    def clean_name(self) -> str:
+        return checked(lambda v: check_container_name(v, "name"), self.cleaned_data["name"])
+
+
 class ContactForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=MAX_NAME)
     first_name = forms.CharField(label=_("First name"), required=False, max_length=MAX_NAME)

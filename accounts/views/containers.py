@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.services.containers import (
     container_delete,
+    container_rename,
     domain_create,
     domain_update,
     group_create,
@@ -34,7 +35,13 @@ from accounts.services.tree import (
 )
 from accounts.views import contacts, moves
 from accounts.views.browser import KIND_LABELS, browser_url
-from accounts.views.container_forms import DomainForm, GroupForm, OrganizationForm, add_service_error
+from accounts.views.container_forms import (
+    DomainForm,
+    GroupForm,
+    OrganizationForm,
+    RenameForm,
+    add_service_error,
+)
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, DirectoryNotFound, InvalidName, dit
@@ -249,12 +256,54 @@ def container_delete_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@guard(Level.DELEGATED)
+@require_http_methods(["GET", "POST"])
+def container_rename_view(request: HttpRequest) -> HttpResponse:
+    """Rename an organization or a group; everything inside keeps its place, login, mailbox and roles."""
+    actor = _actor(request)
+    dn = dn_param(request)
+    require(actor, Verb.VIEW, dn)
+    entry, kind = container_or_404(dn)
+    if kind not in (Kind.ORGANIZATION, Kind.GROUP) or (
+        kind is Kind.ORGANIZATION and is_default_organization(entry.dn)
+    ):
+        raise Http404("This cannot be renamed.")
+    require(actor, Verb.CHANGE, dn, kind=kind)
+    require(actor, Verb.CREATE, dit.parent_dn(entry.dn), kind=kind)
+    old = dit.rdn_value(entry.dn)
+    form = RenameForm(request.POST or None, initial={"name": old})
+    if request.method == "POST" and form.is_valid():
+        try:
+            new_dn = container_rename(actor=actor, dn=entry.dn, new_name=form.cleaned_data["name"])
+        except DirectoryNotFound as exc:
+            raise Http404("No such object.") from exc
+        except (InvalidName, DirectoryError) as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request, _("%(old)s renamed to %(new)s.") % {"old": old, "new": dit.rdn_value(new_dn)}
+            )
+            return redirect(browser_url(new_dn))
+    return render(
+        request,
+        "accounts/container_rename.html",
+        {
+            "entry": entry,
+            "name": old,
+            "kind": KIND_LABELS[kind],
+            "form": form,
+            "cancel": browser_url(entry.dn),
+        },
+    )
+
+
 urlpatterns: list[URLPattern] = [
     path("domains/create/", domain_create_view, name="domain_create"),
     path("organizations/create/", organization_create_view, name="organization_create"),
     path("groups/create/", group_create_view, name="group_create"),
     path("containers/edit/", container_edit, name="container_edit"),
     path("containers/delete/", container_delete_view, name="container_delete"),
+    path("containers/rename/", container_rename_view, name="container_rename"),
     *moves.urlpatterns,
     *contacts.urlpatterns,
 ]

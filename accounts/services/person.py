@@ -38,7 +38,7 @@ class PersonField:
     phone: bool = False
 
 
-# inetOrgPerson has no country attribute (`c` is allowed only by other object classes), so there is none here.
+# The person fields of the manual's LDIF list (TLS-03) that inetOrgPerson carries; the list has no country.
 PERSON_FIELDS: tuple[PersonField, ...] = (
     PersonField("display_name", "displayName", _("Display name")),
     PersonField("title", "title", _("Title")),
@@ -50,6 +50,16 @@ PERSON_FIELDS: tuple[PersonField, ...] = (
     PersonField("postal_code", "postalCode", _("Postal code"), 40),
     PersonField("city", "l", _("City")),
     PersonField("state", "st", _("State")),
+    PersonField("post_office_box", "postOfficeBox", _("Post office box"), 40),
+    PersonField("home_phone", "homePhone", _("Home phone"), 32, phone=True),
+    PersonField("pager", "pager", _("Pager"), 32, phone=True),
+    PersonField("room", "roomNumber", _("Room")),
+    PersonField("office", "physicalDeliveryOfficeName", _("Office")),
+    PersonField("employee_number", "employeeNumber", _("Employee number"), 64),
+    PersonField("employee_type", "employeeType", _("Employee type")),
+    PersonField("business_category", "businessCategory", _("Business category")),
+    PersonField("web_page", "labeledURI", _("Web page"), 256),
+    PersonField("preferred_language", "preferredLanguage", _("Preferred language"), 32),
     PersonField("description", "description", _("Description"), 1024),
 )
 PERSON_ATTRS = tuple(f.attr for f in PERSON_FIELDS)

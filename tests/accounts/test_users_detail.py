@@ -132,6 +132,17 @@ def test_edit_person_fields_address_and_flags(
         "city": "Hamburg",
         "department": "R&D",
         "receive_local_only": "on",
+        # the rest of the manual's LDIF person list
+        "home_phone": "+49 40 123456",
+        "pager": "555-0199",
+        "post_office_box": "PO 17",
+        "room": "3.14",
+        "office": "Harbour",
+        "employee_number": "E-1001",
+        "employee_type": "contractor",
+        "business_category": "Shipping",
+        "web_page": "https://example.org/dora",
+        "preferred_language": "de",
     }
     response = client.post(url("edit/", dn), data)
     assert response.status_code == 302
@@ -140,6 +151,19 @@ def test_edit_person_fields_address_and_flags(
     assert ldaptool.attribute(dn, "title") == [] and ldaptool.attribute(dn, "l") == ["Hamburg"]
     assert ldaptool.attribute(dn, "mailReceiveLocalOnly") == ["TRUE"]
     assert ldaptool.attribute(dn, "departmentNumber") == ["R&D"]  # posted unchanged, kept
+    for attr, value in (
+        ("homePhone", "+49 40 123456"),
+        ("pager", "555-0199"),
+        ("postOfficeBox", "PO 17"),
+        ("roomNumber", "3.14"),
+        ("physicalDeliveryOfficeName", "Harbour"),
+        ("employeeNumber", "E-1001"),
+        ("employeeType", "contractor"),
+        ("businessCategory", "Shipping"),
+        ("labeledURI", "https://example.org/dora"),
+        ("preferredLanguage", "de"),
+    ):
+        assert ldaptool.attribute(dn, attr) == [value], attr
 
     before = ldaptool.dump(dit.base_dn())
     for field, value in (
@@ -151,6 +175,9 @@ def test_edit_person_fields_address_and_flags(
         ("phone", "*)(uid=*"),
         ("fax", "nul\x00"),
         ("street", "s" * 300),
+        ("pager", "a+uid=root"),
+        ("employee_number", "cr\r\nlf"),
+        ("web_page", "w" * 300),
     ):
         response = client.post(url("edit/", dn), {**data, field: value})
         assert response.status_code == 200 and 'role="alert"' in response.content.decode(), (field, value)

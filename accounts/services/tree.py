@@ -109,6 +109,27 @@ def count_kinds(base: str, base_kind: Kind, kinds: Iterable[Kind]) -> dict[Kind,
     }
 
 
+# The account browser shows counts for every child container on a page; exact counts of a 100,000-user
+# organization cost about a second each, so the browser counts up to this many and then says "1,000+".
+COUNT_CAP = 1000
+
+
+def count_kinds_capped(
+    base: str, base_kind: Kind, kinds: Iterable[Kind], cap: int = COUNT_CAP
+) -> dict[Kind, tuple[int, bool]]:
+    """Like `count_kinds`, but each count stops after `cap`: {kind: (count, more than cap)}."""
+    counts: dict[Kind, tuple[int, bool]] = {}
+    for kind in kinds:
+        own = 1 if kind is base_kind else 0
+        try:
+            found = len(directory.search(base, KIND_FILTERS[kind], directory.NO_ATTRS, limit=cap + own))
+        except DirectorySizeLimit:
+            counts[kind] = (cap, True)
+        else:
+            counts[kind] = (found - own, False)
+    return counts
+
+
 _PLURALS = {
     Kind.ORGANIZATION: lambda n: ngettext("%(n)d organization", "%(n)d organizations", n),
     Kind.GROUP: lambda n: ngettext("%(n)d group", "%(n)d groups", n),

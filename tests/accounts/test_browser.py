@@ -209,3 +209,21 @@ def test_stored_values_are_shown_escaped(personas: Personas, login: Login, domai
     page = login(personas.admin).get(browse(org)).content.decode()
     assert "<img src=x" not in page
     assert page.count("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;") == 2
+
+
+def test_child_counts_stop_at_the_cap_and_say_so(
+    personas: Personas, login: Login, domain: str, unique: Callable[[str], str]
+) -> None:
+    from accounts.services.tree import count_kinds_capped
+    from mailadmin.permissions import Kind
+
+    org = dit.organization_dn(domain, domain)
+    group = group_create(actor=SYSTEM, parent_dn=org, name="capped")
+    _people(group, 3, unique("cap"))
+    assert count_kinds_capped(group, Kind.GROUP, (Kind.USER, Kind.GROUP), cap=2) == {
+        Kind.USER: (2, True),
+        Kind.GROUP: (0, False),  # the group itself is not counted
+    }
+    assert count_kinds_capped(group, Kind.GROUP, (Kind.USER,), cap=3) == {Kind.USER: (3, False)}
+    page = login(personas.admin).get(browse(org)).content.decode()
+    assert re.search(r"Users: <strong>3</strong>", page)

@@ -32,6 +32,7 @@ from accounts.search import (
     search_bases,
 )
 from accounts.services.bulk import MAX_SELECTED, BulkAction, BulkOptions, check_options
+from accounts.views.rows import search_rows
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit
@@ -155,22 +156,24 @@ def account_search(request: HttpRequest) -> HttpResponse:
             pages = max(1, -(-window.total // PAGE_SIZE))
             params = query.to_params()
             detail = reverse("account_detail")
+            rows = [
+                {
+                    "dn": e.dn,
+                    "id": f"sel-{n}",  # a str: an int would go through number localization per row
+                    "url": f"{detail}?{urlencode({'dn': e.dn})}",
+                    "uid": e.first("uid"),
+                    "cn": e.first("cn"),
+                    "mail": e.first("mail"),
+                    "kind": _kind_label(e),
+                    "enabled": e.first("mailEnabled").upper() != "FALSE",
+                    "quota": e.first("mailQuota"),
+                }
+                for n, e in enumerate(window.entries, 1)
+            ]
             context.update(
                 query=params,
-                rows=[
-                    {
-                        "dn": e.dn,
-                        "id": f"sel-{n}",  # a str: an int would go through number localization per row
-                        "url": f"{detail}?{urlencode({'dn': e.dn})}",
-                        "uid": e.first("uid"),
-                        "cn": e.first("cn"),
-                        "mail": e.first("mail"),
-                        "kind": _kind_label(e),
-                        "enabled": e.first("mailEnabled").upper() != "FALSE",
-                        "quota": e.first("mailQuota"),
-                    }
-                    for n, e in enumerate(window.entries, 1)
-                ],
+                rows=rows,
+                rows_html=search_rows(rows),
                 total=window.total,
                 page=page,
                 pages=pages,

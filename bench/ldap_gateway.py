@@ -23,7 +23,7 @@ import ldap
 from ldap.controls import SimplePagedResultsControl
 from ldap.controls.sss import SSSRequestControl
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/queue.py must not shadow stdlib queue
 
 
 def _settings(env: dict[str, str]) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[0] = str(ROOT)  # bench/queue.py must not shadow stdlib queue
 DOMAIN = "bench.test"
 TARGET = 1.2
 

@@ -67,28 +67,32 @@ MENU: tuple[Section, ...] = (
         "aliases",
         _("Aliases"),
         (
-            Item("view", _("View aliases"), Level.DELEGATED, "ALI-01"),
-            Item("find", _("Find aliases"), Level.DELEGATED, "ALI-02"),
-            Item("create", _("Create alias"), Level.DELEGATED, "ALI-03"),
-            Item("system", _("System aliases"), Level.ADMIN, "ALI-05"),
+            # any user: an alias's owners reach their aliases here (the pages list only what they may see)
+            Item("view", _("View aliases"), Level.USER, "ALI-01, ALI-04", "alias_list"),
+            Item("find", _("Find aliases"), Level.USER, "ALI-02", "alias_find"),
+            Item("create", _("Create alias"), Level.DELEGATED, "ALI-03", "alias_create"),
+            Item("system", _("System aliases"), Level.ADMIN, "ALI-05", "system_aliases"),
+            # domain admins too, for their own domains (the page answers 404 for group admins)
+            Item("explain", _("Explain this address"), Level.DELEGATED, "ALI-X1", "explain_address"),
+            Item("forwarding", _("My forwarding"), Level.USER, "ALI-X2", "my_forwarding"),
         ),
     ),
     Section(
         "folders",
         _("Mail Folders"),
         (
-            Item("tree", _("View folders"), Level.ADMIN, "FLD-01"),
-            Item("create", _("Create folder"), Level.ADMIN, "FLD-02"),
-            Item("permissions", _("Permissions"), Level.ADMIN, "FLD-04"),
+            Item("tree", _("View folders"), Level.ADMIN, "FLD-01", "folders_tree"),
+            Item("create", _("Create folder"), Level.ADMIN, "FLD-02", "folders_create"),
+            Item("permissions", _("Permissions"), Level.ADMIN, "FLD-04", "folders_permissions"),
         ),
     ),
     Section(
         "delivery",
         _("Mail Delivery"),
         (
-            Item("queue", _("Mail queue"), Level.DELEGATED, "DLV-01, DLV-02"),
-            Item("disclaimers", _("Disclaimers"), Level.ADMIN, "DLV-03"),
-            Item("relay-rules", _("SMTP relay rules"), Level.ADMIN, "DLV-04"),
+            Item("queue", _("Mail queue"), Level.DELEGATED, "DLV-01, DLV-02", "queue_list"),
+            Item("disclaimers", _("Disclaimers"), Level.ADMIN, "DLV-03", "disclaimers"),
+            Item("relay-rules", _("SMTP relay rules"), Level.ADMIN, "DLV-04", "relay_rules"),
         ),
     ),
     Section(

@@ -11,7 +11,7 @@ delete the other domain administrators of their own domains (MANAGE_ADMINS on th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from functools import wraps
 from typing import Any, TypeVar
@@ -105,6 +105,29 @@ def require(actor: Actor, verb: Verb, dn: str, *, kind: Kind | None = None, targ
     """Raise 404 unless `can(...)`."""
     if not can(actor, verb, dn, kind=kind, target_rank=target_rank):
         raise Http404("No such object.")
+
+
+ALIAS_ADMIN_VERBS = frozenset({Verb.VIEW, Verb.CREATE, Verb.CHANGE, Verb.DELETE})
+ALIAS_OWNER_VERBS = frozenset({Verb.VIEW, Verb.CHANGE})
+
+
+def can_alias(actor: Actor, verb: Verb, dn: str, *, owners: Iterable[str] = ()) -> bool:
+    """Aliases of a domain (ALI-03; docs/aliases.md): administrators all; domain administrators the aliases
+    of their domains (`dn`: the alias, or for CREATE the domain's ou=aliases); an owner (`owners`: the
+    alias's mailAliasOwner DNs) may look at and change that alias only (members and flags, not owners),
+    whatever their rank. Group administrators have no alias rights of their own: aliases belong to a
+    domain, not to a group."""
+    if actor.roles.administrator:
+        return True
+    if verb in ALIAS_ADMIN_VERBS and any(is_inside(dn, d, strict=True) for d in actor.roles.domains):
+        return True
+    return verb in ALIAS_OWNER_VERBS and bool(actor.dn) and any(same_dn(o, actor.dn) for o in owners)
+
+
+def require_alias(actor: Actor, verb: Verb, dn: str, *, owners: Iterable[str] = ()) -> None:
+    """Raise 404 unless `can_alias(...)`."""
+    if not can_alias(actor, verb, dn, owners=owners):
+        raise Http404("No such alias.")
 
 
 # --- view guards -----------------------------------------------------------------------------------------

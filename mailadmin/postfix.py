@@ -1,4 +1,4 @@
-"""The only module that runs Postfix commands: postconf, postfix, postmap (later postqueue, postsuper).
+"""The only module that runs Postfix commands: postconf, postfix, postmap, postqueue, postsuper, postcat.
 
 Every call is an argv list with `-c CONFIG_DIR`, so the same code drives the system instance (/etc/postfix)
 and a private one. Postfix reports many failures only on stderr with exit 0, or (the `postfix` command) only
@@ -7,12 +7,17 @@ when stderr is a terminal, so the helpers here read the output rather than trust
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from mailadmin.errors import GatewayError
@@ -171,3 +176,220 @@ def postmap_query(key: str, table: str, config_dir: str | Path) -> str | None:
     if result.returncode == 1 and not result.stdout.strip():
         return None
     raise PostfixError(f"postmap -q {key!r} {table}: exit {result.returncode} {result.stderr.strip()}")
+
+
+# --- the mail queue: postqueue, postsuper, postcat (DLV-01, DLV-02) ----------------------------------------
+
+# Long queue ids (enable_long_queue_ids = yes): 10 characters of time and microseconds, "z", the inode number,
+# in a base-52 alphabet without vowels; short ids are upper-case hex (the manual's "547A816C"). Neither can
+# spell ALL, a flag, a path or shell syntax.
+_LONG_ID_CHARS = "0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z"
+QUEUE_ID = re.compile(rf"(?:[0-9A-F]{{6,16}}|[{_LONG_ID_CHARS}]{{10}}z[{_LONG_ID_CHARS}]{{1,20}})\Z")
+QUEUE_NAMES = ("maildrop", "incoming", "active", "deferred", "hold", "corrupt")
+# What postsuper says for each id it changed ("postsuper: 4jXz...: placed on hold").
+_POSTSUPER_FLAGS = {"hold": "-h", "release": "-H", "requeue": "-r", "delete": "-d"}
+_POSTSUPER_DONE = re.compile(
+    r"^postsuper: ([0-9A-Za-z]+): (placed on hold|released from hold|requeued|removed)\s*$"
+)
+_POSTSUPER_FATAL = re.compile(r"^postsuper: (?:fatal|panic|error): (.*)$")
+
+
+def valid_queue_id(queue_id: str) -> bool:
+    return isinstance(queue_id, str) and QUEUE_ID.match(queue_id) is not None
+
+
+def postqueue_lines(config_dir: str | Path, *, timeout: float = TIMEOUT) -> Generator[bytes, None, None]:
+    """Stream `postqueue -j`: one JSON object (bytes, one message) per line, as Postfix's showq writes them.
+
+    Nothing is held but the current line, so the queue may be any size. Stopping early (closing the
+    generator) kills postqueue, and showq stops when its reader goes away: the first page of a huge queue
+    costs only that page. Parse with `json.loads`; callers may skip lines by a cheap substring test first.
+    """
+    argv = [_bin("postqueue"), "-c", _dir(config_dir), "-j"]
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        except OSError as exc:
+            raise PostfixError(f"{shlex.join(argv)}: {exc}") from exc
+        watchdog = threading.Timer(timeout, proc.kill)
+        watchdog.daemon = True
+        watchdog.start()
+        finished = False
+        try:
+            assert proc.stdout is not None  # noqa: S101 — stdout=PIPE above
+            for line in proc.stdout:
+                if line.strip():
+                    yield line
+            finished = True
+        finally:
+            watchdog.cancel()
+            if not finished:
+                proc.kill()  # the caller stopped early (or failed): no need for the rest
+            if proc.stdout is not None:
+                proc.stdout.close()
+            code = proc.wait()
+        err.seek(0)
+        complaint = err.read().decode(errors="replace").strip()
+    if code != 0:
+        if code < 0:
+            raise PostfixError(f"postqueue -j did not finish within {timeout} s", permanent=False)
+        raise PostfixError(f"postqueue -j failed: {complaint or f'exit {code}'}", permanent=False)
+
+
+@dataclass(frozen=True)
+class PostsuperReport:
+    """What postsuper said it did, per id (`done`: id -> "placed on hold", ...), and its warnings."""
+
+    done: dict[str, str]
+    warnings: list[str]
+
+
+def postsuper(
+    config_dir: str | Path,
+    action: str,
+    queue_ids: Iterable[str],
+    *,
+    tick: Callable[[int], None] | None = None,
+    timeout: float = TIMEOUT,
+) -> PostsuperReport:
+    """`postsuper -h|-H|-r|-d -` with the ids on standard input, one per line.
+
+    Every id must look like a queue id (PostfixError before anything runs otherwise: never "ALL", "-" or a
+    flag). postsuper exits 0 whether or not it found the ids, so the result is what it *reports* on stderr,
+    id by id; an id it does not name was not changed (gone, or already in that state). `tick(n)` is called
+    as the reports come in (n = ids reported so far), for progress bars.
+    """
+    ids = list(dict.fromkeys(queue_ids))
+    bad = [i for i in ids if not valid_queue_id(i)]
+    if bad:
+        raise PostfixError(f"not a queue id: {bad[0]!r}")
+    if not ids:
+        return PostsuperReport({}, [])
+    return _postsuper(config_dir, action, iter(ids), tick=tick, timeout=timeout)
+
+
+def _postsuper(
+    config_dir: str | Path,
+    action: str,
+    ids: Iterator[str],
+    *,
+    tick: Callable[[int], None] | None,
+    timeout: float,
+) -> PostsuperReport:
+    flag = _POSTSUPER_FLAGS.get(action)
+    if flag is None:
+        raise PostfixError(f"unknown queue action {action!r}")
+    done: dict[str, str] = {}
+    warnings: list[str] = []
+    first = next(ids, None)  # nothing to do: postsuper is not even started
+    if first is None:
+        return PostsuperReport(done, warnings)
+    ids = itertools.chain([first], ids)
+    argv = [_bin("postsuper"), "-c", _dir(config_dir), flag, "-"]
+    try:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+    except OSError as exc:
+        raise PostfixError(f"{shlex.join(argv)}: {exc}") from exc
+    failure: list[BaseException] = []
+
+    def feed() -> None:
+        # A writer thread: postsuper reports on stderr while it reads stdin, and a full stderr pipe would
+        # stop it from reading more ids.
+        assert proc.stdin is not None  # noqa: S101
+        seen: set[str] = set()
+        try:
+            for queue_id in ids:
+                if not valid_queue_id(queue_id):
+                    failure.append(PostfixError(f"not a queue id: {queue_id!r}"))
+                    break
+                if queue_id not in seen:
+                    seen.add(queue_id)
+                    proc.stdin.write(queue_id.encode() + b"\n")
+        except OSError:
+            pass  # postsuper died; its stderr says why
+        except Exception as exc:  # noqa: BLE001 — the producer failed (postqueue): re-raised below
+            failure.append(exc)
+        finally:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.daemon = True
+    watchdog.start()
+    fatal = ""
+    try:
+        assert proc.stderr is not None  # noqa: S101
+        for raw in proc.stderr:
+            line = raw.decode(errors="replace").rstrip()
+            hit = _POSTSUPER_DONE.match(line)
+            if hit:
+                done[hit.group(1)] = hit.group(2)
+                if tick is not None and len(done) % 500 == 0:
+                    tick(len(done))
+            elif (bad_line := _POSTSUPER_FATAL.match(line)) is not None:
+                fatal = bad_line.group(1)
+            elif _WARNING.match(line):
+                warnings.append(line)
+    finally:
+        watchdog.cancel()
+        writer.join(timeout=timeout)
+        code = proc.wait()
+    if fatal or code < 0:
+        raise PostfixError(f"postsuper {flag}: {fatal or 'did not finish in time'}", permanent=False)
+    if failure:
+        raise failure[0]
+    if tick is not None:
+        tick(len(done))
+    return PostsuperReport(done, warnings)
+
+
+def postqueue_flush(config_dir: str | Path, queue_id: str | None = None) -> None:
+    """Attempt delivery now: the whole queue (`postqueue -f`) or one message (`postqueue -i ID`).
+    postqueue exits 0 for an unknown id too; callers check the id against the listing first."""
+    argv = [_bin("postqueue"), "-c", _dir(config_dir)]
+    if queue_id is None:
+        argv.append("-f")
+    elif valid_queue_id(queue_id):
+        argv += ["-i", queue_id]
+    else:
+        raise PostfixError(f"not a queue id: {queue_id!r}")
+    result = _run(argv, timeout=60)
+    complaints = _complaints(result.stderr)
+    if result.returncode != 0 or any(": fatal: " in c for c in complaints):
+        raise PostfixError(f"{' '.join(argv[3:])}: {'; '.join(complaints) or f'exit {result.returncode}'}")
+
+
+def postcat(config_dir: str | Path, queue_id: str, *, limit: int = 256 * 1024) -> tuple[bytes, bool]:
+    """`postcat -q ID`: envelope records, the message, extracted records. At most `limit` bytes are read
+    (a queued message can be huge); returns (output, truncated). None of it is trusted: it is the
+    sender's text. PostfixError when the message is not (or no longer) in the queue."""
+    if not valid_queue_id(queue_id):
+        raise PostfixError(f"not a queue id: {queue_id!r}")
+    argv = [_bin("postcat"), "-c", _dir(config_dir), "-q", queue_id]
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        except OSError as exc:
+            raise PostfixError(f"{shlex.join(argv)}: {exc}") from exc
+        watchdog = threading.Timer(60, proc.kill)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            assert proc.stdout is not None  # noqa: S101
+            data = proc.stdout.read(limit + 1)
+            truncated = len(data) > limit
+            if truncated:
+                proc.kill()
+            proc.stdout.close()
+            code = proc.wait()
+        finally:
+            watchdog.cancel()
+        err.seek(0)
+        complaint = err.read().decode(errors="replace").strip()
+    if not truncated and (code != 0 or not data):
+        raise PostfixError(f"postcat -q {queue_id}: {complaint or f'exit {code}'}")
+    return data[:limit], truncated

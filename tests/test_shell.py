@@ -51,10 +51,10 @@ def test_menu_has_the_manuals_sections_in_order(personas: Personas, login: Login
 
 
 def test_pages_not_built_say_so(personas: Personas, login: Login) -> None:
-    response = login(personas.admin).get("/delivery/queue/")
+    response = login(personas.admin).get("/tools/backup/")
     assert response.status_code == 200 and "not built yet" in response.content.decode()
-    assert "DLV-01" in response.content.decode()
-    assert login(personas.admin).get("/delivery/no-such-page/").status_code == 404
+    assert "TLS-06" in response.content.decode()
+    assert login(personas.admin).get("/tools/no-such-page/").status_code == 404
 
 
 def test_language_switch_to_german(personas: Personas, login: Login) -> None:

@@ -13,6 +13,32 @@ from mailadmin.configfiles.files import with_header
 SOURCE = "mailadmin/configfiles/cyrus.py"
 _KEY = re.compile(r"[a-z][a-z0-9_-]*")
 CONFIG_SUBDIRS = ("db", "socket", "proc", "log", "msg", "user", "quota", "lock", "sieve")
+_LDAP_URI = re.compile(r"ldaps?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/?")
+# The object classes that are Cyrus groups: every domain, organization and group container is one, and an
+# account is a member of every container above it (docs/decisions/0007-cyrus-groups.md).
+GROUP_CLASSES = "(|(objectClass=mailDomain)(objectClass=mailContainer))"
+
+
+@dataclass(frozen=True)
+class PtsLdap:
+    """Cyrus's own group lookup (ptloader, pts_module ldap): `group:<container DN>` identifiers in ACLs.
+
+    ptloader binds read-only, finds the account by `uid`, and takes as its groups every domain,
+    organization and group container above the account's DN (slapd's `dnSuperiorMatch` on `entryDN`), each
+    named `group:` + its entryDN in lower case. Membership is where the account sits in the tree, so moving
+    or creating an account changes its groups without touching any ACL.
+    """
+
+    uri: str
+    bind_dn: str
+    bind_pw: str
+    base_dn: str  # the subtree holding the domains (ou=domains,<suffix>)
+    suffix: (
+        str  # the directory's suffix: accounts are looked up below it (the admin's entry is in ou=services)
+    )
+    # Seconds Cyrus keeps a user's group list (ptscache) before asking ptloader again. Cyrus's default is
+    # 3 hours; a membership change is seen after at most this long (or at once for a new account).
+    cache_timeout: int = 300
 
 
 @dataclass(frozen=True)
@@ -38,10 +64,16 @@ class CyrusParams:
     extra: Sequence[tuple[str, str]] = field(default_factory=tuple)
     # File of vendor annotations Cyrus should accept (see render_annotation_definitions); None: none.
     annotation_definitions: Path | None = None
+    # Groups resolved from LDAP by ptloader; None: only user identifiers in ACLs (auth_mech unix).
+    pts: PtsLdap | None = None
 
     @property
     def lmtp_socket(self) -> Path:
         return self.run_dir / "socket" / "lmtp"
+
+    @property
+    def pts_socket(self) -> Path:
+        return self.run_dir / "socket" / "ptsock"
 
 
 # Groupware clients (Kolab, Outlook connectors, KDE, Roundcube's kolab plugins) read a folder's type from the
@@ -97,6 +129,8 @@ def render_imapd_conf(p: CyrusParams) -> str:
         settings.append(
             ("annotation_definitions", v.path("annotation_definitions", p.annotation_definitions))
         )
+    if p.pts is not None:
+        settings += _pts_settings(p.pts, p.pts_socket)
     known = {key for key, _ in settings}
     for i, (key, value) in enumerate(p.extra):
         v.text(f"extra[{i}].name", key, pattern=_KEY)
@@ -104,6 +138,52 @@ def render_imapd_conf(p: CyrusParams) -> str:
             raise v.ConfigValueError(f"extra[{i}].name", "is set by the renderer already", key)
         settings.append((key, v.text(f"extra[{i}]({key})", value)))
     return with_header("".join(f"{key}: {value}\n" for key, value in settings), source=SOURCE)
+
+
+def _pts_settings(pts: PtsLdap, socket: Path) -> list[tuple[str, str]]:
+    base = v.dn("pts.base_dn", pts.base_dn)
+    # %U is the login name and %D the account's DN; ptloader escapes both for the filter itself.
+    return [
+        ("auth_mech", "pts"),
+        ("pts_module", "ldap"),
+        ("ptloader_sock", v.path("pts_socket", socket)),
+        (
+            "ptscache_timeout",
+            str(v.integer("pts.cache_timeout", pts.cache_timeout, minimum=1, maximum=86400)),
+        ),
+        ("ldap_uri", v.text("pts.uri", pts.uri, pattern=_LDAP_URI)),
+        ("ldap_version", "3"),
+        ("ldap_sasl", "0"),
+        ("ldap_bind_dn", v.dn("pts.bind_dn", pts.bind_dn)),
+        ("ldap_password", v.secret("pts.bind_pw", pts.bind_pw, forbid=" ")),
+        ("ldap_base", v.dn("pts.suffix", pts.suffix)),
+        ("ldap_scope", "sub"),
+        # ptloader refuses a login it cannot find ("Invalid user"): the sasldb admin has an `account` entry.
+        ("ldap_filter", "(&(|(objectClass=mailAccount)(objectClass=account))(uid=%U))"),
+        ("ldap_member_method", "filter"),
+        ("ldap_member_base", base),
+        ("ldap_member_scope", "sub"),
+        ("ldap_member_filter", f"(&{GROUP_CLASSES}(entryDN:dnSuperiorMatch:=%D))"),
+        ("ldap_member_attribute", "entryDN"),
+        ("ldap_group_base", base),
+        ("ldap_group_scope", "sub"),
+        ("ldap_group_filter", f"(&{GROUP_CLASSES}(entryDN=%u))"),
+        ("ldap_timeout", "5"),
+        ("ldap_size_limit", "100"),
+    ]
+
+
+def admin_entry_ldif(admin: str, suffix: str) -> str:
+    """The Cyrus admin's name in the directory (ptloader looks every login up); it has no password."""
+    name = v.word("cyrus_admin", admin)
+    base = v.dn("suffix", suffix)
+    return (
+        f"dn: uid={name},ou=services,{base}\n"
+        "objectClass: account\n"
+        f"uid: {name}\n"
+        "description: Cyrus IMAP administrator (logs in from Cyrus's sasldb; named here for Cyrus's "
+        "group lookup)\n"
+    )
 
 
 def render_cyrus_conf(p: CyrusParams) -> str:
@@ -115,6 +195,7 @@ def render_cyrus_conf(p: CyrusParams) -> str:
     sock = v.path("lmtp_socket", p.lmtp_socket)
     imap_max = v.integer("imap_maxchild", p.imap_maxchild, minimum=1, maximum=10000)
     lmtp_max = v.integer("lmtp_maxchild", p.lmtp_maxchild, minimum=1, maximum=10000)
+    pts_sock = v.path("pts_socket", p.pts_socket)
 
     def cmd(prog: str, *args: str) -> str:
         return 'cmd="' + " ".join((f"{bin_dir}/{prog}", "-C", conf, *args)) + '"'
@@ -128,7 +209,8 @@ def render_cyrus_conf(p: CyrusParams) -> str:
         # -a: LMTP clients are preauthorised. Safe only because it listens on loopback.
         f'  lmtp       {cmd("lmtpd", "-a")} listen="127.0.0.1:{lmtp}" prefork=0 maxchild={lmtp_max}\n'
         f'  lmtpunix   {cmd("lmtpd")} listen="{sock}" prefork=0 maxchild={lmtp_max}\n'
-        "}\n"
+        + (f'  ptloader   {cmd("ptloader")} listen="{pts_sock}" prefork=0 maxchild=1\n' if p.pts else "")
+        + "}\n"
         "EVENTS {\n"
         f"  checkpoint {cmd('ctl_cyrusdb', '-c')} period=30\n"
         f"  delprune   {cmd('cyr_expire', '-E', '3')} at=0400\n"

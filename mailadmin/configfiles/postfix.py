@@ -39,6 +39,9 @@ class LdapTable:
     # Only keys of these domains are looked up (ldap_table `domain`): no LDAP query for other domains.
     domains: Sequence[str] = ()
     timeout: int = 5
+    # Also in `domain`: tables (TYPE:/path) keyed by domain, e.g. the hosted domains, so the list follows
+    # the directory (system aliases apply to hosted domains only, never to a remote postmaster@).
+    domain_tables: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,59 @@ class LocalOnly:
     send_sender_tables: Sequence[str] = ()
     # key: RCPT TO -> RECEIVE_LOCAL_ONLY_CLASS
     receive_tables: Sequence[str] = ()
+
+
+# Aliases of a domain (ALI-03, docs/decisions/0006-alias-senders.md): who may write to them. An alias without
+# Open Membership takes mail only from senders of hosted domains; a Restricted one only from its own domain.
+ALIAS_LOCAL_SENDERS_CLASS = "mailadmin_alias_local_senders"
+ALIAS_SAME_DOMAIN_CLASS = "mailadmin_alias_same_domain"
+ALIAS_LOCAL_SENDERS_REPLY = "REJECT 5.7.1 Only senders in the domains of this server may write to this alias"
+ALIAS_POLICY_SERVICE = "mailadmin_alias_policy"
+
+
+@dataclass(frozen=True)
+class AliasSenders:
+    """The tables and the policy command behind Open Membership / Restricted (table refs, TYPE:/path).
+
+    `restricted_tables` answer ALIAS_SAME_DOMAIN_CLASS for a Restricted alias, `closed_tables`
+    ALIAS_LOCAL_SENDERS_CLASS for an alias with neither flag (RCPT TO is the key). The same-domain test
+    compares sender and recipient, which no table can, so that class asks `policy_argv` (spawn(8), run as
+    `policy_user`; aliases/sender_policy.py)."""
+
+    restricted_tables: Sequence[str]
+    closed_tables: Sequence[str]
+    local_domain_tables: Sequence[str]
+    policy_argv: Sequence[str]
+    policy_user: str = "nobody"
+
+
+@dataclass(frozen=True)
+class ContentFilter:
+    """The disclaimer filter (DLV-03), Postfix FILTER_README's "advanced content filter": every message goes
+    to the filter over the `mailfilter` transport, which re-injects it into a second smtpd on `reinject_port`
+    that has no content_filter. Address mappings (virtual aliases) are skipped on the first pass and done on
+    the second, so the filter sees the envelope as the sender wrote it and each message is expanded once."""
+
+    filter_port: int
+    reinject_port: int
+    maxproc: int = 10
+
+
+@dataclass(frozen=True)
+class RelayPolicy:
+    """The SMTP relay rules (DLV-04): `manage.py policyd` on 127.0.0.1:`port`, asked first in
+    smtpd_recipient_restrictions, in smtpd_relay_restrictions for remote recipients, and on submission before
+    reject_sender_login_mismatch (mailqueue/relayrules/engine.py explains the three `policy_context`s).
+
+    `when_down`: "defer" (Postfix's own behaviour: 451, the client retries, no mail lost and no rule skipped)
+    or "dunno" (mail flows as if there were no rules while the service is down)."""
+
+    port: int
+    when_down: str = "defer"
+    timeout: str = "10s"
+
+
+_WHEN_DOWN = ("defer", "dunno")
 
 
 @dataclass(frozen=True)
@@ -77,6 +133,12 @@ class PostfixParams:
     mailbox_tables: Sequence[str] = ()
     # Room for later issues (aliases, forwards, system aliases): more maps appended after the account map.
     extra_alias_tables: Sequence[str] = ()
+    # Forwards come before the account map (they answer for the same addresses); system aliases, catch-all
+    # and alias domains after every other map (virtual_alias_maps: forward, alias, extra, late).
+    forward_tables: Sequence[str] = ()
+    late_alias_tables: Sequence[str] = ()
+    # virtual_alias_domains (domains accepted only to be rewritten: alias domains); empty: Postfix default
+    alias_domain_tables: Sequence[str] = ()
     # Where SASL finds smtpd.conf (pwcheck_method: saslauthd) for the submission port.
     sasl_config_dir: Path | None = None
     syslog_name: str = "mailadmin"
@@ -84,6 +146,9 @@ class PostfixParams:
     # authenticated login does not own (reject_sender_login_mismatch).
     sender_login_tables: Sequence[str] = ()
     local_only: LocalOnly | None = None
+    alias_senders: AliasSenders | None = None
+    content_filter: ContentFilter | None = None
+    relay_policy: RelayPolicy | None = None
     message_size_limit: int = 50 * 1024 * 1024
     minimal_backoff_time: str = "1h"
     maximal_backoff_time: str = "4h"
@@ -113,8 +178,10 @@ def render_main_cf(p: PostfixParams) -> str:
     lmtp = f"lmtp:inet:{v.host('lmtp_host', p.lmtp_host)}:{v.port('lmtp_port', p.lmtp_port)}"
     mailbox_domain = v.host("mailbox_domain", p.mailbox_domain)
     domains = [mailbox_domain] + [_table_ref(f"domain_tables[{i}]", t) for i, t in enumerate(p.domain_tables)]
-    aliases = [_table_ref(f"alias_tables[{i}]", t) for i, t in enumerate(p.alias_tables)]
+    aliases = [_table_ref(f"forward_tables[{i}]", t) for i, t in enumerate(p.forward_tables)]
+    aliases += [_table_ref(f"alias_tables[{i}]", t) for i, t in enumerate(p.alias_tables)]
     aliases += [_table_ref(f"extra_alias_tables[{i}]", t) for i, t in enumerate(p.extra_alias_tables)]
+    aliases += [_table_ref(f"late_alias_tables[{i}]", t) for i, t in enumerate(p.late_alias_tables)]
     mailboxes = [_table_ref(f"mailbox_tables[{i}]", t) for i, t in enumerate(p.mailbox_tables)]
     # maillog_file must start with one of these prefixes or `postfix start` exits 1 without a word.
     log_prefix = str(Path(log_file).parent)
@@ -155,6 +222,7 @@ def render_main_cf(p: PostfixParams) -> str:
         ("smtputf8_enable", "no"),
         ("virtual_mailbox_domains", ", ".join(domains)),
         ("virtual_alias_maps", ", ".join(aliases)),
+        *([("virtual_alias_domains", ", ".join(_alias_domain_refs(p)))] if p.alias_domain_tables else []),
         ("virtual_mailbox_maps", ", ".join(mailboxes)),
         ("virtual_transport", lmtp),
     ]
@@ -167,6 +235,9 @@ def render_main_cf(p: PostfixParams) -> str:
         ]
     settings += _sender_login_settings(p)
     settings += _local_only_settings(p.local_only, mailbox_domain)
+    settings = _with_alias_senders(settings, p.alias_senders, mailbox_domain)
+    settings += _content_filter_settings(p.content_filter)
+    settings = _with_relay_policy(settings, p.relay_policy)
     known = {key for key, _ in settings}
     for i, (key, value) in enumerate(p.extra):
         v.word(f"extra[{i}].name", key)
@@ -175,6 +246,10 @@ def render_main_cf(p: PostfixParams) -> str:
         settings.append((key, v.text(f"extra[{i}]({key})", value, allow_empty=True)))
     body = "".join(f"{key} = {value}\n" for key, value in settings)
     return with_header(body, source=SOURCE)
+
+
+def _alias_domain_refs(p: PostfixParams) -> list[str]:
+    return [_table_ref(f"alias_domain_tables[{i}]", t) for i, t in enumerate(p.alias_domain_tables)]
 
 
 def _sender_login_settings(p: PostfixParams) -> list[tuple[str, str]]:
@@ -226,6 +301,143 @@ def _local_only_settings(lo: LocalOnly | None, mailbox_domain: str) -> list[tupl
     ]
 
 
+def _with_alias_senders(
+    settings: list[tuple[str, str]], a: AliasSenders | None, mailbox_domain: str
+) -> list[tuple[str, str]]:
+    """Add the alias sender classes to smtpd_restriction_classes and their triggers to
+    smtpd_recipient_restrictions: after any leading check_policy_service (relay rules come first), before
+    the local-only triggers (whose classes end the list with OK for hosted domains). A class that lets the
+    sender through ends the list with OK too, which is safe for the same reason: the recipient is an alias
+    of a hosted domain, relaying is decided before, and unknown recipients are refused after."""
+    if a is None:
+        return settings
+    name = "alias_senders"
+    restricted = [_table_ref(f"{name}.restricted_tables[{i}]", t) for i, t in enumerate(a.restricted_tables)]
+    closed = [_table_ref(f"{name}.closed_tables[{i}]", t) for i, t in enumerate(a.closed_tables)]
+    local = [_table_ref(f"{name}.local_domain_tables[{i}]", t) for i, t in enumerate(a.local_domain_tables)]
+    if not (restricted and closed and local and a.policy_argv):
+        raise v.ConfigValueError(name, "needs restricted, closed and local-domain tables and a policy", "")
+    hosted = [f"inline:{{{mailbox_domain}=OK}}", *local]
+    local_class = [f"check_sender_access {t}" for t in hosted]
+    local_class.append(f"check_recipient_access static:{{{ALIAS_LOCAL_SENDERS_REPLY}}}")
+    same_class = f"check_policy_service unix:private/{ALIAS_POLICY_SERVICE}"
+    triggers = [f"check_recipient_access {t}" for t in restricted + closed]
+    out = dict(settings)
+    classes = [c for c in out.get("smtpd_restriction_classes", "").split(", ") if c]
+    out["smtpd_restriction_classes"] = ", ".join(
+        [*classes, ALIAS_SAME_DOMAIN_CLASS, ALIAS_LOCAL_SENDERS_CLASS]
+    )
+    out[ALIAS_SAME_DOMAIN_CLASS] = same_class
+    out[ALIAS_LOCAL_SENDERS_CLASS] = ", ".join(local_class)
+    present = [r for r in out.get("smtpd_recipient_restrictions", "").split(", ") if r]
+    lead = 0
+    while lead < len(present) and present[lead].startswith("check_policy_service"):
+        lead += 1
+    out["smtpd_recipient_restrictions"] = ", ".join([*present[:lead], *triggers, *present[lead:]])
+    # spawn(8) ends a policy process after $<service>_time_limit; smtpd keeps its connection much shorter
+    out[f"{ALIAS_POLICY_SERVICE}_time_limit"] = "3600s"
+    return list(out.items())
+
+
+def _alias_policy_service(a: AliasSenders) -> str:
+    # absolute paths only (interpreter, script): spawn splits argv on white space and passes no shell
+    argv = [v.path(f"alias_senders.policy_argv[{i}]", arg) for i, arg in enumerate(a.policy_argv)]
+    user = v.word("alias_senders.policy_user", a.policy_user)
+    if user in ("root", "postfix"):
+        raise v.ConfigValueError("alias_senders.policy_user", "must be an unprivileged account", user)
+    command = f"spawn user={user} argv={' '.join(argv)}"
+    return _service(ALIAS_POLICY_SERVICE, "unix", "-", "n", "n", "-", "0", command)
+
+
+def _content_filter_settings(cf: ContentFilter | None) -> list[tuple[str, str]]:
+    if cf is None:
+        return []
+    port = v.port("content_filter.filter_port", cf.filter_port)
+    return [
+        ("content_filter", f"{MAILFILTER_TRANSPORT}:[127.0.0.1]:{port}"),
+        ("receive_override_options", "no_address_mappings"),
+    ]
+
+
+MAILFILTER_TRANSPORT = "mailfilter"
+
+
+def _content_filter_services(cf: ContentFilter, syslog_name: str) -> list[str]:
+    """The transport to the filter and the re-injection smtpd (FILTER_README, advanced content filter)."""
+    maxproc = str(v.integer("content_filter.maxproc", cf.maxproc, minimum=1, maximum=100))
+    to_filter = _service(
+        MAILFILTER_TRANSPORT, "unix", "-", "-", "n", "-", maxproc, "smtp",
+        options=(
+            ("syslog_name", f"{syslog_name}/mailfilter"),
+            ("disable_mime_output_conversion", "yes"),
+            ("smtp_generic_maps", ""),
+        ),
+    )  # fmt: skip
+    reinject = _service(
+        f"127.0.0.1:{v.port('content_filter.reinject_port', cf.reinject_port)}",
+        "inet", "n", "-", "n", "-", maxproc, "smtpd",
+        options=(
+            ("syslog_name", f"{syslog_name}/reinject"),
+            ("content_filter", ""),
+            # the mappings the first pass skipped happen here; recipients were checked there already
+            ("receive_override_options", "no_unknown_recipient_checks,no_header_body_checks,no_milters"),
+            ("smtpd_client_restrictions", ""),
+            ("smtpd_helo_restrictions", ""),
+            ("smtpd_sender_restrictions", ""),
+            ("smtpd_relay_restrictions", ""),
+            ("smtpd_recipient_restrictions", "permit_mynetworks,reject"),
+            ("smtpd_data_restrictions", ""),
+            ("smtpd_end_of_data_restrictions", ""),
+            ("smtpd_sasl_auth_enable", "no"),
+            ("mynetworks", "127.0.0.0/8"),
+            ("smtpd_authorized_xforward_hosts", "127.0.0.0/8"),
+        ),
+    )  # fmt: skip
+    return [to_filter, reinject]
+
+
+def _relay_check(rp: RelayPolicy, context: str) -> str:
+    """Settings inside the braces apply to this service only (not to other helpers' policy services)."""
+    port = v.port("relay_policy.port", rp.port)
+    timeout = v.text("relay_policy.timeout", rp.timeout, pattern=_DURATION)
+    # "defer": Postfix's own default_action, 451 4.3.5 Server configuration problem
+    when_down = v.choice("relay_policy.when_down", rp.when_down, _WHEN_DOWN)
+    settings = [f"inet:127.0.0.1:{port}", f"timeout={timeout}", f"policy_context={context}"]
+    if when_down == "dunno":
+        settings.append("default_action=DUNNO")
+    # no ", " inside the braces: other renderers split these lists on ", " (see _with_alias_senders)
+    return "check_policy_service { " + ",".join(settings) + " }"
+
+
+def _with_relay_policy(settings: list[tuple[str, str]], rp: RelayPolicy | None) -> list[tuple[str, str]]:
+    """The relay rules' checks: FIRST in smtpd_recipient_restrictions; in smtpd_relay_restrictions after
+    permit_auth_destination (so only relay attempts reach it) and before the permits; the submission lists
+    as parameters that master.cf names (they hold spaces, which `-o` values cannot)."""
+    if rp is None:
+        return settings
+    out = dict(settings)
+    present = [r for r in out.get("smtpd_recipient_restrictions", "").split(", ") if r]
+    out["smtpd_recipient_restrictions"] = ", ".join([_relay_check(rp, "recipient"), *present])
+    relay = [r for r in out.get("smtpd_relay_restrictions", "").split(", ") if r]
+    out["smtpd_relay_restrictions"] = ", ".join(
+        ["permit_auth_destination", _relay_check(rp, "relay"), *relay]
+    )
+    out[RELAY_POLICY_SUBMISSION_RELAY] = ", ".join(
+        ["permit_auth_destination", _relay_check(rp, "relay"), "permit_sasl_authenticated", "reject"]
+    )
+    out[RELAY_POLICY_SUBMISSION_SENDER] = ", ".join(
+        [
+            _relay_check(rp, "sender"),
+            *(["reject_sender_login_mismatch"] if out.get("smtpd_sender_login_maps") else []),
+        ]
+    )
+    return list(out.items())
+
+
+RELAY_POLICY_SUBMISSION_RELAY = "mailadmin_relayrules_submission_relay"
+RELAY_POLICY_SUBMISSION_SENDER = "mailadmin_relayrules_submission_sender"
+
+
 # name, type, private, unpriv, chroot, wakeup, maxproc, command
 _BASE_SERVICES: tuple[tuple[str, ...], ...] = (
     ("pickup", "unix", "n", "-", "n", "60", "1", "pickup"),
@@ -263,6 +475,20 @@ def _service(*columns: str, options: Sequence[tuple[str, str]] = ()) -> str:
     return line.rstrip() + opts + "\n"
 
 
+def _submission_checks(p: PostfixParams) -> list[tuple[str, str]]:
+    if p.relay_policy is not None:  # the relay rules first (main.cf holds the lists: see _with_relay_policy)
+        return [
+            ("smtpd_relay_restrictions", f"${RELAY_POLICY_SUBMISSION_RELAY}"),
+            ("smtpd_sender_restrictions", f"${RELAY_POLICY_SUBMISSION_SENDER}"),
+        ]
+    return [
+        ("smtpd_relay_restrictions", "permit_sasl_authenticated,reject"),
+        # a login may send only as an address it owns (so a local-only account cannot claim
+        # another account's address to escape its restriction)
+        *([("smtpd_sender_restrictions", "reject_sender_login_mismatch")] if p.sender_login_tables else []),
+    ]
+
+
 def render_master_cf(p: PostfixParams) -> str:
     """Every service with chroot n: a chroot would need /etc files copied into the private spool."""
     smtp_port = v.port("smtp_port", p.smtp_port)
@@ -285,18 +511,15 @@ def render_master_cf(p: PostfixParams) -> str:
                     ("syslog_name", f"{v.word('syslog_name', p.syslog_name)}/submission"),
                     ("smtpd_sasl_auth_enable", "yes"),
                     ("smtpd_client_restrictions", "permit_sasl_authenticated,reject"),
-                    ("smtpd_relay_restrictions", "permit_sasl_authenticated,reject"),
-                    # a login may send only as an address it owns (so a local-only account cannot claim
-                    # another account's address to escape its restriction)
-                    *(
-                        [("smtpd_sender_restrictions", "reject_sender_login_mismatch")]
-                        if p.sender_login_tables
-                        else []
-                    ),
+                    *_submission_checks(p),
                 ),
             )
         )
     out.extend(_service(*row) for row in _BASE_SERVICES)
+    if p.alias_senders is not None:
+        out.append(_alias_policy_service(p.alias_senders))
+    if p.content_filter is not None:
+        out.extend(_content_filter_services(p.content_filter, v.word("syslog_name", p.syslog_name)))
     return with_header("".join(out), source=SOURCE)
 
 
@@ -312,15 +535,16 @@ def render_ldap_table(t: LdapTable) -> str:
         ("search_base", v.dn(f"{t.name}.search_base", t.search_base)),
         ("scope", v.choice(f"{t.name}.scope", t.scope, ("sub", "one", "base"))),
         ("query_filter", _filter(f"{t.name}.query_filter", t.query_filter)),
-        ("result_attribute", v.word(f"{t.name}.result_attribute", t.result_attribute)),
+        # one attribute, or several separated by commas ("mailForward,uid")
+        ("result_attribute", ", ".join(v.words(f"{t.name}.result_attribute", t.result_attribute.split(",")))),
         ("timeout", str(v.integer(f"{t.name}.timeout", t.timeout, minimum=1, maximum=300))),
     ]
     if t.result_format:
         lines.append(("result_format", _filter(f"{t.name}.result_format", t.result_format)))
-    if t.domains:
-        lines.append(
-            ("domain", ", ".join(v.host(f"{t.name}.domains[{i}]", d) for i, d in enumerate(t.domains)))
-        )
+    if t.domains or t.domain_tables:
+        names = [v.host(f"{t.name}.domains[{i}]", d) for i, d in enumerate(t.domains)]
+        names += [_table_ref(f"{t.name}.domain_tables[{i}]", d) for i, d in enumerate(t.domain_tables)]
+        lines.append(("domain", ", ".join(names)))
     if not t.server_uri.startswith(("ldap://", "ldapi://", "ldaps://")):
         raise v.ConfigValueError(
             f"{t.name}.server_uri", "must be an ldap://, ldaps:// or ldapi:// URI", t.server_uri

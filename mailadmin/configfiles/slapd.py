@@ -24,7 +24,7 @@ DEFAULT_INDEXES: tuple[tuple[str, str], ...] = (
     ("objectClass", "eq"),
     ("uid,mail,cn", "eq,sub"),
     ("mailAlias", "eq,sub"),
-    ("mailForward", "eq"),
+    ("mailForward", "eq,pres"),
     ("dc", "eq"),
     ("mailEnabled", "eq"),
     ("member", "eq"),
@@ -38,6 +38,11 @@ DEFAULT_INDEXES: tuple[tuple[str, str], ...] = (
     # the private-container search (ACL rendering) and Postfix's "send/receive only local mail" tables
     ("mailPrivate", "eq"),
     ("mailSendLocalOnly,mailReceiveLocalOnly", "eq"),
+    # the alias sender tables (ali-restricted, ali-closed) and the alias search by flag
+    ("mailAliasOpen,mailAliasRestricted", "eq"),
+    # forwards (+ keep copy) and catch-all tables of Postfix (aliases/addresses.py)
+    ("mailKeepCopy", "eq"),
+    ("mailCatchAll", "eq,pres"),
 )
 
 # Operational attributes of slapo-ppolicy (2.5) that the service accounts may read: saslauthd and the console

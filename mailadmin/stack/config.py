@@ -26,6 +26,11 @@ class Ports:
     postgres: int = 15432
     # Nothing listens here: remote mail defers at once with "connection refused" and stays in the queue.
     relay: int = 10029
+    # The disclaimer filter (manage.py mailfilter) and Postfix's second smtpd it re-injects into (DLV-03).
+    mailfilter: int = 10030
+    reinject: int = 10031
+    # The SMTP relay rules' policy service (manage.py policyd, DLV-04).
+    policyd: int = 10040
 
     def listening(self) -> dict[str, int]:
         """The ports our daemons bind (the relay port is meant to stay dead)."""

@@ -26,6 +26,8 @@ from mailadmin.stack.config import (
 )
 from mailadmin.stack.directory import Saslauthd, Slapd
 from mailadmin.stack.mail import Cyrus, Postfix
+from mailadmin.stack.mailfilter import MailFilter, disclaimers_file
+from mailadmin.stack.policyd import Policyd
 from mailadmin.stack.process import StackError, processes_referencing
 from mailadmin.stack.support import Devlog, Postgres, Redis
 
@@ -141,7 +143,18 @@ class Stack:
     def _services(self, ports: Ports) -> list[Service]:
         ctx = Context(config=self.config, layout=self.layout, ports=ports, secrets=self.secrets)
         # Start order; stop goes backwards. saslauthd needs slapd, Cyrus logins need saslauthd.
-        return [Devlog(ctx), Slapd(ctx), Saslauthd(ctx), Cyrus(ctx), Postfix(ctx), Redis(ctx), Postgres(ctx)]
+        # The disclaimer filter after Postfix (it re-injects there) and slapd (it looks senders up).
+        return [
+            Devlog(ctx),
+            Slapd(ctx),
+            Saslauthd(ctx),
+            Cyrus(ctx),
+            Postfix(ctx),
+            MailFilter(ctx),
+            Redis(ctx),
+            Postgres(ctx),
+            Policyd(ctx),  # the relay rules (DLV-04): reads them from Redis
+        ]
 
     def _resolve_ports(self) -> Ports:
         if isinstance(self.config.ports, Ports):
@@ -227,6 +240,10 @@ class Stack:
             "REDIS_URL": f"redis://127.0.0.1:{ports.redis}/0",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:{ports.postgres}/mailadmin",
             "RELAY_PORT": str(ports.relay),
+            "MAILFILTER_PORT": str(ports.mailfilter),
+            "REINJECT_PORT": str(ports.reinject),
+            "POLICYD_PORT": str(ports.policyd),
+            "MAILFILTER_DISCLAIMERS": str(disclaimers_file(layout)),
             "MAILADMIN_MAILBOX_DOMAIN": cfg.mailbox_domain,
             "CONSOLE_URL": f"http://127.0.0.1:{console_port}/",
         }

@@ -12,6 +12,8 @@ from mailadmin.configfiles import atomic_write
 from mailadmin.configfiles.cyrus import (
     CONFIG_SUBDIRS,
     CyrusParams,
+    PtsLdap,
+    admin_entry_ldif,
     render_annotation_definitions,
     render_cyrus_conf,
     render_imapd_conf,
@@ -19,15 +21,24 @@ from mailadmin.configfiles.cyrus import (
 from mailadmin.configfiles.postfix import (
     RECEIVE_LOCAL_ONLY_CLASS,
     SEND_LOCAL_ONLY_CLASS,
+    ContentFilter,
     LdapTable,
     LocalOnly,
     PostfixParams,
+    RelayPolicy,
     install_ldap_table,
     render_main_cf,
     render_master_cf,
 )
 from mailadmin.configfiles.saslauthd import render_sasl_app_conf
-from mailadmin.stack.base import CYRUS_ADMIN, POSTFIX_BIND, Service, banner, require
+from mailadmin.stack.addresses import (
+    ADDRESS_ALIAS_DOMAINS_TABLE,
+    ADDRESS_FORWARD_TABLES,
+    ADDRESS_LATE_TABLES,
+    address_tables,
+)
+from mailadmin.stack.base import CYRUS_ADMIN, POSTFIX_BIND, SASLAUTHD_BIND, Service, banner, require
+from mailadmin.stack.domain_aliases import ALIAS_MAP_TABLES, domain_alias_senders, domain_alias_tables
 from mailadmin.stack.process import run, terminate, wait_gone
 
 # Enabled accounts only: a disabled account (mailEnabled FALSE) is unknown to Postfix, so 550 at RCPT.
@@ -78,6 +89,8 @@ class Postfix(Service):
                 result_format=f"%s@{mailbox_domain}",
                 **common,
             ),
+            *address_tables(common, self.table("domains")),
+            *domain_alias_tables(common),
             LdapTable(
                 name="mailboxes",
                 query_filter=f"(&{ENABLED_ACCOUNT}(uid=%u))",
@@ -153,6 +166,12 @@ class Postfix(Service):
             submission_port=ports.submission,
             domain_tables=(self.table("domains"),),
             alias_tables=(self.table("accounts"),),
+            # forwards before accounts; system aliases, catch-all, alias domains after every other map
+            forward_tables=tuple(self.table(n) for n in ADDRESS_FORWARD_TABLES),
+            late_alias_tables=tuple(self.table(n) for n in ADDRESS_LATE_TABLES),
+            # domain aliases (ALI-03) right after the account map
+            extra_alias_tables=tuple(self.table(n) for n in ALIAS_MAP_TABLES),
+            alias_domain_tables=(self.table(ADDRESS_ALIAS_DOMAINS_TABLE),),
             mailbox_tables=(self.table("mailboxes"),),
             sasl_config_dir=self.etc / "sasl",
             syslog_name="postfix-mailadmin",
@@ -163,6 +182,11 @@ class Postfix(Service):
                 send_sender_tables=(self.table("send-local-only-senders"),),
                 receive_tables=(self.table("receive-local-only"), self.table("receive-local-only-mailboxes")),
             ),
+            alias_senders=domain_alias_senders(self.table, self.table("local-domains")),
+            # every message through the disclaimer filter (DLV-03, mailadmin/stack/mailfilter.py)
+            content_filter=ContentFilter(filter_port=ports.mailfilter, reinject_port=ports.reinject),
+            # the SMTP relay rules (DLV-04, mailadmin/stack/policyd.py): asked first, 451 while it is down
+            relay_policy=RelayPolicy(port=ports.policyd),
         )
 
     def prepare(self) -> None:
@@ -242,6 +266,16 @@ class Cyrus(Service):
             failed_login_pause=0,
             syslog_prefix=self.ctx.syslog_tag,
             annotation_definitions=c / "etc" / "annotations.conf",
+            # Cyrus groups from LDAP (FLD-04, SCX-01), read with saslauthd's read-only account; a short cache
+            # so tests see a moved account's groups within seconds.
+            pts=PtsLdap(
+                uri=self.ctx.ldap_uri,
+                bind_dn=self.ctx.service_dn("saslauthd"),
+                bind_pw=self.ctx.secrets.get(SASLAUTHD_BIND),
+                base_dn=f"ou=domains,{self.ctx.base_dn}",
+                suffix=self.ctx.base_dn,
+                cache_timeout=2,
+            ),
         )
 
     def prepare(self) -> None:
@@ -254,7 +288,8 @@ class Cyrus(Service):
         for d in dirs:
             d.mkdir(parents=True, exist_ok=True)
         params = self.params()
-        atomic_write(self.layout.imapd_conf, render_imapd_conf(params))
+        # imapd.conf holds ptloader's bind password: readable by root and Cyrus's group only.
+        atomic_write(self.layout.imapd_conf, render_imapd_conf(params), mode=0o640, group="mail")
         atomic_write(c / "etc" / "cyrus.conf", render_cyrus_conf(params))
         if params.annotation_definitions is not None:
             atomic_write(params.annotation_definitions, render_annotation_definitions())
@@ -273,6 +308,8 @@ class Cyrus(Service):
                 ],
                 stdin_text=self.ctx.secrets.get(CYRUS_ADMIN),
             )
+        if params.pts is not None:
+            self._admin_entry()
         # cyrmaster starts as root and drops to cyrus:mail; everything it writes must be theirs.
         for top in (c / "lib", c / "spool", c / "run"):
             _chown_tree(top, "cyrus", "mail", deep=first)
@@ -280,6 +317,17 @@ class Cyrus(Service):
         params.sasldb.chmod(0o640)
         if first:
             (c / ".initialised").touch()
+
+    def _admin_entry(self) -> None:
+        """With LDAP groups every login is looked up in the directory, the sasldb admin too: give it an entry
+        (no password; the name also keeps a user called like the admin from being created)."""
+        admin = self.ctx.config.cyrus_admin
+        ldif = admin_entry_ldif(admin, self.ctx.base_dn)
+        try:
+            run(["ldapadd", "-Q", "-Y", "EXTERNAL", "-H", self.layout.ldapi_uri], stdin_text=ldif)
+        except Exception as exc:
+            if "Already exists" not in str(exc):
+                raise self.fail(f"cannot add the directory entry of the Cyrus admin: {exc}") from exc
 
     def launch(self) -> None:
         c = self.layout.cyrus

@@ -237,6 +237,10 @@ def _actions(actor: Actor, dn: str, kind: Kind) -> list[tuple[str, str]]:
     move = url_for(("entry_move",), dn=dn)
     if kind is Kind.GROUP and move and may_move(actor, dn, kind):
         actions.append((_("Move"), move))
+    # catch-all and alias domains (aliases/views/addresses.py): administrators and this domain's admins
+    addresses = url_for(("domain_addresses",), domain=dit.domain_of(dn) or "")
+    if kind is Kind.DOMAIN and addresses and can(actor, Verb.MANAGE_ADMINS, dn, target_rank=2):
+        actions.append((_("Catch-all and alias domains"), addresses))
     return actions
 
 

@@ -26,6 +26,8 @@ ACCOUNT_ATTRS = (
     "initials",
     "mail",
     "mailAlias",
+    "mailForward",
+    "mailKeepCopy",
     "mailEnabled",
     "mailQuota",
     "mailWebAccess",

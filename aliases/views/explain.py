@@ -1,7 +1,64 @@
-"""Explain this address: how Postfix will treat it, asked of Postfix itself."""
+"""Explain this address: how Postfix will treat it, asked of Postfix itself (aliases/explain.py).
+
+Administrators may ask about any address; domain administrators about addresses of their own domains and
+of those domains' alias domains (anything else is a 404, before Postfix is asked); others never see the page.
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django import forms
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
 
-urlpatterns: list[URLPattern] = []
+from aliases.explain import Explanation, explain_address
+from mailadmin import directory, postfix
+from mailadmin.actor import Actor
+from mailadmin.directory import InvalidName, check_address
+from mailadmin.permissions import Level, guard
+
+
+class ExplainForm(forms.Form):
+    address = forms.CharField(label=gettext_lazy("Address"), max_length=300)
+
+
+def _own_domains(actor: Actor) -> set[str]:
+    names: set[str] = set()
+    for dn in actor.roles.domains:
+        entry = directory.get_entry(dn, ["dc", "mailDomainAlias"])
+        if entry is not None:
+            names.add(entry.first("dc").lower())
+            names.update(v.lower() for v in entry.values("mailDomainAlias"))
+    return names
+
+
+@guard(Level.DELEGATED)
+@require_GET
+def explain(request: HttpRequest) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    admin = actor.roles.administrator
+    if not admin and not actor.roles.domains:
+        raise Http404("No such page.")
+    form = ExplainForm(request.GET or None)
+    result: Explanation | None = None
+    failure = ""
+    if form.is_bound and form.is_valid():
+        try:
+            address = check_address(form.cleaned_data["address"].strip(), "address")
+        except InvalidName as exc:
+            form.add_error("address", str(exc))
+        else:
+            if not admin and address.rpartition("@")[2] not in _own_domains(actor):
+                raise Http404("No such address.")
+            try:
+                result = explain_address(address, settings.POSTFIX_CONFIG_DIR)
+            except postfix.PostfixError as exc:
+                failure = exc.message
+    context = {"form": form, "result": result, "failure": failure, "admin": admin}
+    return render(request, "aliases/explain.html", context)
+
+
+urlpatterns = [path("explain/", explain, name="explain_address")]

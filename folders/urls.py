@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from folders.views import tree
+from folders.views import edit, permissions, tree, user
 
 urlpatterns = [
     *tree.urlpatterns,
+    *edit.urlpatterns,
+    *permissions.urlpatterns,
+    *user.urlpatterns,
 ]

@@ -1,0 +1,287 @@
+"""Mail Folders: public folders, their types and permissions, and users' folders (FLD-01 … FLD-05, SCX-01).
+
+Cyrus owns folders and ACLs; these services check every name and right (mailadmin.imap_names) before a
+session to Cyrus is opened, do the change through `mailadmin.imap`, and write an audit row either way.
+Reads (selectors) are at the bottom.
+
+Hosted companies (SCX-01): a domain's public folders live below a root folder named after the domain
+(`a.test/Projects`). The root grants the domain's Cyrus group (`group:<domain DN>`, every account of the
+domain; docs/decisions/0007-cyrus-groups.md) lookup+read+seen and nobody else anything; sub-folders inherit
+that at creation. `anyone` is refused on a domain's folders, so users of other domains never see them.
+Global top-level folders grant `anyone` lookup+read+seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from mailadmin import directory, imap
+from mailadmin.actor import Actor
+from mailadmin.audit.services import audit_record
+from mailadmin.directory import InvalidName, dit
+from mailadmin.imap_names import (
+    DEFAULT_PUBLIC_RIGHTS,
+    SEPARATOR,
+    TYPE_VALUES,
+    AclEntry,
+    FolderPage,
+    MailboxSummary,
+    PublicFolder,
+    Quota,
+    check_acl_identifier,
+    check_folder_name,
+    check_public_path,
+    check_rights_word,
+    check_segment,
+    group_identifier,
+)
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The account whose mailbox a folder belongs to (None for public folders)."""
+
+    uid: str
+    dn: str
+
+
+def folder_domain(path: str) -> str | None:
+    """The hosted domain a public folder belongs to, or None for a global one."""
+    first = path.split(SEPARATOR, 1)[0]
+    return first if "." in first else None
+
+
+def domain_group(domain: str) -> str:
+    """The Cyrus group of every account in `domain`: `group:` + the domain entry's DN as slapd spells it."""
+    entry = directory.get_entry(dit.domain_dn(domain), ["entryDN"])
+    if entry is None:
+        raise InvalidName(f"There is no domain {domain}.", "domain")
+    return group_identifier(entry.get("entryDN") or entry.dn)
+
+
+def container_group(dn: str) -> str:
+    """The Cyrus group of a domain, organization or group container given by DN (for the permissions form)."""
+    if not dn or len(dn) > 1024 or not directory.valid_dn(dn) or dit.domain_of(dn) is None:
+        raise InvalidName("Give the DN of a domain, organization or group.", "group")
+    entry = directory.get_entry(dn, ["objectClass", "entryDN"])
+    if entry is None or not (entry.has_object_class("mailDomain") or entry.has_object_class("mailContainer")):
+        raise InvalidName("There is no domain, organization or group with that DN.", "group")
+    return group_identifier(entry.get("entryDN") or entry.dn)
+
+
+def _mailbox_of(f: imap.Folders, folder: str, owner: Owner | None) -> str:
+    return f.user_mailbox(owner.uid, folder) if owner else check_public_path(folder)
+
+
+def _check_user_folder(folder: str) -> str:
+    if folder != "INBOX":
+        for part in folder.split(SEPARATOR):
+            check_folder_name(part)
+    return folder
+
+
+def _audit(
+    actor: Actor,
+    action: str,
+    mailbox: str,
+    domains: list[str],
+    after: dict[str, Any],
+    work: Callable[[], Any],
+) -> Any:
+    try:
+        result = work()
+    except Exception as exc:
+        audit_record(
+            actor=actor,
+            action=action,
+            target=f"imap:{mailbox}",
+            domains=domains,
+            after=after,
+            ok=False,
+            detail=str(exc)[:1000],
+        )
+        raise
+    audit_record(actor=actor, action=action, target=f"imap:{mailbox}", domains=domains, after=after)
+    return result
+
+
+def _domains(folder: str, owner: Owner | None) -> list[str]:
+    if owner is not None:
+        return dit.domains_of(owner.dn)
+    domain = folder_domain(folder)
+    return [domain] if domain else []
+
+
+# --- writes ---------------------------------------------------------------------------------------------
+
+
+def folder_create(*, actor: Actor, parent: str, name: str, folder_type: str) -> str:
+    """Create a public folder `name` below `parent` ("" = top level; may start with a domain's root).
+
+    A global top-level folder grants anyone lookup+read+seen (FLD-02). Below a domain root that does not
+    exist yet, the root is made first, for the domain's group only (SCX-01). Returns the full name.
+    """
+    check_segment(name)
+    if folder_type not in TYPE_VALUES:
+        raise InvalidName("Choose one of the folder types.", "folder_type")
+    full = f"{parent}{SEPARATOR}{name}" if parent else name
+    check_public_path(full)
+    domain = folder_domain(full)
+    group = domain_group(domain) if domain else None  # before IMAP: an unknown domain is refused here
+
+    def work() -> None:
+        with imap.folders_session() as f:
+            if domain and group and f.get(domain) is None:
+                f.create(domain, folder_type="mail", acl=[("anyone", ""), (group, DEFAULT_PUBLIC_RIGHTS)])
+            if parent:
+                # A sub-folder starts with its parent's permissions (set explicitly: a typed folder is made
+                # elsewhere and renamed into place, so Cyrus's own inheritance does not apply to it).
+                if f.get(parent) is None:
+                    raise imap.MailboxNotFound(f"There is no folder {parent}.")
+                acl = [(e.who, e.rights) for e in f.acl(parent) if e.who != str(settings.CYRUS_ADMIN)]
+            else:
+                acl = [("anyone", DEFAULT_PUBLIC_RIGHTS)]
+            f.create(full, folder_type=folder_type, acl=acl)
+
+    _audit(actor, "folder_create", full, [domain] if domain else [], {"type": folder_type}, work)
+    return full
+
+
+def folder_rename(*, actor: Actor, folder: str, new_name: str) -> str:
+    """Give a public folder a new name at the same place; its sub-folders, messages and ACL go with it."""
+    check_public_path(folder)
+    check_segment(new_name)
+    if SEPARATOR not in folder and folder_domain(folder):
+        raise InvalidName("A domain's root folder is named after the domain and cannot be renamed.", "name")
+    parent = folder.rsplit(SEPARATOR, 1)[0] if SEPARATOR in folder else ""
+    target = f"{parent}{SEPARATOR}{new_name}" if parent else new_name
+    check_public_path(target)
+    if target == folder:
+        raise InvalidName("That is the folder's name already.", "name")
+
+    def work() -> None:
+        with imap.folders_session() as f:
+            f.rename(folder, target)
+
+    _audit(actor, "folder_rename", folder, _domains(folder, None), {"new_name": target}, work)
+    return target
+
+
+def folder_delete(*, actor: Actor, folder: str) -> MailboxSummary:
+    """Delete a public folder, everything below it, and their messages. Returns what went."""
+    check_public_path(folder)
+    done: dict[str, MailboxSummary] = {}
+
+    def work() -> None:
+        with imap.folders_session() as f:
+            if f.get(folder) is None:
+                raise imap.MailboxNotFound(f"There is no folder {folder}.")
+            done["summary"] = f.summary(folder)
+            f.delete(folder)
+
+    _audit(actor, "folder_delete", folder, _domains(folder, None), {}, work)
+    return done["summary"]
+
+
+def _check_who(folder: str, who: str, owner: Owner | None) -> str:
+    checked = check_acl_identifier(who)
+    if owner is None and checked == "anyone" and folder_domain(folder):
+        raise InvalidName(
+            "A domain's folders are for the domain's users only: 'anyone' is not allowed here (SCX-01).",
+            "who",
+        )
+    if checked == str(settings.CYRUS_ADMIN):
+        raise InvalidName("The console's own access to mailboxes cannot be changed here.", "who")
+    return checked
+
+
+def folder_acl_set(*, actor: Actor, folder: str, who: str, rights: str, owner: Owner | None = None) -> None:
+    """Give `who` (a login name, anyone, or group:<container DN>) exactly `rights` on a folder (FLD-04)."""
+    if owner is not None:
+        _check_user_folder(folder)
+    else:
+        check_public_path(folder)
+    checked_who = _check_who(folder, who, owner)
+    letters = check_rights_word(rights)
+    if not letters:
+        raise InvalidName("Choose at least one right, or remove the entry.", "rights")
+
+    def work() -> None:
+        with imap.folders_session() as f:
+            f.set_acl(_mailbox_of(f, folder, owner), checked_who, letters)
+
+    where = f"user/{owner.uid}:{folder}" if owner else folder
+    _audit(
+        actor, "folder_acl_set", where, _domains(folder, owner), {"who": checked_who, "rights": letters}, work
+    )
+
+
+def folder_acl_remove(*, actor: Actor, folder: str, who: str, owner: Owner | None = None) -> None:
+    if owner is not None:
+        _check_user_folder(folder)
+    else:
+        check_public_path(folder)
+    checked_who = check_acl_identifier(who)
+    if checked_who == str(settings.CYRUS_ADMIN):
+        raise InvalidName("The console's own access to mailboxes cannot be changed here.", "who")
+
+    def work() -> None:
+        with imap.folders_session() as f:
+            f.set_acl(_mailbox_of(f, folder, owner), checked_who, "")
+
+    where = f"user/{owner.uid}:{folder}" if owner else folder
+    _audit(actor, "folder_acl_remove", where, _domains(folder, owner), {"who": checked_who}, work)
+
+
+# --- reads ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    folder: PublicFolder
+    folder_type: str | None
+    acl: list[AclEntry]
+
+
+def folder_page(*, parent: str = "", offset: int = 0, limit: int = PAGE_SIZE) -> FolderPage:
+    if parent:
+        check_public_path(parent)
+    with imap.folders_session() as f:
+        return f.children(parent, offset=max(0, offset), limit=max(1, min(limit, 500)))
+
+
+def folder_info(*, folder: str, owner: Owner | None = None) -> FolderInfo | None:
+    """A folder with its counts, type and ACL; None if it does not exist."""
+    if owner is not None:
+        _check_user_folder(folder)
+    else:
+        check_public_path(folder)
+    with imap.folders_session() as f:
+        mailbox = _mailbox_of(f, folder, owner)
+        row = f.get(mailbox)
+        if row is None or not row.selectable:
+            return None
+        shown = PublicFolder(folder, row.has_children, row.selectable, row.messages, row.size_bytes)
+        return FolderInfo(shown, f.get_type(mailbox), f.acl(mailbox))
+
+
+def folder_summary(*, folder: str) -> MailboxSummary | None:
+    check_public_path(folder)
+    with imap.folders_session() as f:
+        if f.get(folder) is None:
+            return None
+        return f.summary(folder)
+
+
+def user_folders(*, owner: Owner) -> tuple[list[PublicFolder], Quota | None]:
+    """The user's folders with counts and sizes, and the mailbox's quota use (FLD-05)."""
+    with imap.folders_session() as f:
+        if not f.admin.exists(owner.uid):
+            raise imap.MailboxNotFound(f"There is no mailbox for {owner.uid}.")
+        return f.user_rows(owner.uid), f.admin.get_quota(owner.uid)

@@ -100,16 +100,27 @@ def _database() -> tuple[bool, str, str]:
         return True, f"SQLite {cursor.fetchone()[0]}", ""
 
 
+WORKER_ANSWER_SECONDS = 15
+
+
 def _worker() -> tuple[bool, str, str]:
+    from django.core.cache import cache
+
     from mailadmin.celery import app
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return True, "in-process (eager)", "jobs run inside the web process"
+    # A missing worker makes ping wait its whole timeout: remember the answer for a few seconds, so a
+    # dashboard refreshed by htmx does not wait a second each time.
+    known = cache.get("health:worker")
+    if known is not None:
+        up, version, detail = known
+        return bool(up), str(version), str(detail)
     # limit=1: the first answer is enough to say "up"; without it ping always waits the full timeout.
     replies = app.control.ping(timeout=1.0, limit=1)
-    if not replies:
-        return False, "", "no Celery worker answered"
-    return True, "Celery", ""
+    answer = (True, "Celery", "") if replies else (False, "", "no Celery worker answered")
+    cache.set("health:worker", list(answer), WORKER_ANSWER_SECONDS)
+    return answer
 
 
 def _db_address() -> str:

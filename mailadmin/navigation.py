@@ -25,6 +25,7 @@ class Item:
     level: Level
     ref: str = ""  # MANUAL-MAP ID(s)
     url_name: str = ""  # a built page; empty = "not built yet"
+    min_rank: int = 0  # on top of `level`: e.g. 2 = domain administrators and up (see Roles.rank)
 
     @property
     def built(self) -> bool:
@@ -72,8 +73,8 @@ MENU: tuple[Section, ...] = (
             Item("find", _("Find aliases"), Level.USER, "ALI-02", "alias_find"),
             Item("create", _("Create alias"), Level.DELEGATED, "ALI-03", "alias_create"),
             Item("system", _("System aliases"), Level.ADMIN, "ALI-05", "system_aliases"),
-            # domain admins too, for their own domains (the page answers 404 for group admins)
-            Item("explain", _("Explain this address"), Level.DELEGATED, "ALI-X1", "explain_address"),
+            # domain admins too, for their own domains (group administrators have no alias rights)
+            Item("explain", _("Explain this address"), Level.DELEGATED, "ALI-X1", "explain_address", 2),
             Item("forwarding", _("My forwarding"), Level.USER, "ALI-X2", "my_forwarding"),
         ),
     ),
@@ -172,7 +173,7 @@ def visible_menu(actor: Actor | None) -> list[dict[str, Any]]:
         items = [
             {"title": item.title, "url": item_url(section, item), "built": item.built, "slug": item.slug}
             for item in section.items
-            if _level_ok(actor, item.level)
+            if _level_ok(actor, item.level) and (actor is None or actor.roles.rank >= item.min_rank)
         ]
         if items:
             menu.append({"slug": section.slug, "title": section.title, "items": items})
@@ -191,5 +192,5 @@ def menu(request: HttpRequest) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def menu_version() -> str:
     """Part of the menu's cache key: a release with other items, or pages newly built, gets a fresh menu."""
-    shape = [(s.slug, [(i.slug, i.level, item_url(s, i)) for i in s.items]) for s in MENU]
+    shape = [(s.slug, [(i.slug, i.level, i.min_rank, item_url(s, i)) for i in s.items]) for s in MENU]
     return hashlib.sha256(repr(shape).encode()).hexdigest()[:12]

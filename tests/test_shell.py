@@ -75,3 +75,9 @@ def test_security_headers(client: Client) -> None:
     response = client.get("/login/")
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_menu_items_with_a_minimum_rank(personas: Personas, login: Login) -> None:
+    # group administrators have no alias rights: "Explain this address" would only answer 404 to them
+    assert "Explain this address" not in login(personas.group_admin).get("/").content.decode()
+    assert "Explain this address" in login(personas.domain_admin_a).get("/").content.decode()

@@ -52,15 +52,23 @@ class RuleCache:
         self._db_tried = 0.0
         self._checked = 0.0
         self._subscribe_tried = 0.0
+        self._lock = asyncio.Lock()
 
     async def current(self) -> list[Rule] | None:
-        """The rules in force, reloaded when they changed; None when none could ever be loaded."""
-        try:
-            if await self._changed() or time.monotonic() - self._checked > RECHECK:
-                await self.reload()
-        except (redis.RedisError, OSError) as exc:
-            self._drop_subscription()
-            log.warning("redis: %s (keeping %d rule(s) of version %s)", exc, len(self.rules), self.version)
+        """The rules in force, reloaded when they changed; None when none could ever be loaded.
+
+        One connection at a time: the subscription is one socket, and two handlers draining it at once
+        made redis-py raise "readuntil() called while another coroutine is already waiting" (Postfix then
+        answered 451 for that RCPT). The check is a local read, so the lock costs next to nothing."""
+        async with self._lock:
+            try:
+                if await self._changed() or time.monotonic() - self._checked > RECHECK:
+                    await self.reload()
+            except (redis.RedisError, OSError) as exc:
+                self._drop_subscription()
+                log.warning(
+                    "redis: %s (keeping %d rule(s) of version %s)", exc, len(self.rules), self.version
+                )
         return self.rules if self.loaded else None
 
     async def _changed(self) -> bool:
@@ -172,7 +180,11 @@ class PolicyServer:
                 attrs = await self._read_request(reader)
                 if attrs is None:
                     return
-                decision = await self.decide(attrs)
+                try:
+                    decision = await self.decide(attrs)
+                except Exception:  # a bug must not cost the connection: answer "try again later"
+                    log.exception("decision failed")
+                    decision = Decision(None, UNAVAILABLE)
                 if decision.rule is not None:
                     log.info(
                         "rule %d (%s %s) -> %s [client=%s sasl=%s from=<%s> to=<%s> ctx=%s]",

@@ -179,6 +179,29 @@ def test_protocol_many_requests_on_one_connection(stack: object, relay_rules: Ad
         assert _ask(sock, {"request": "junk", "noise": "x"}) == "action=DUNNO\n\n"
 
 
+def test_many_connections_at_once_all_get_answers(stack: object, relay_rules: AddRule) -> None:
+    """Postfix keeps one connection per smtpd process: requests arrive side by side. They once shared the
+    rule cache's Redis subscription unguarded, and some got no answer (Postfix: 451)."""
+    import threading
+
+    ip = client_ip()
+    relay_rules("SUBMIT", ip, "Reject", "Busy")
+    request = {"request": "smtpd_access_policy", "protocol_state": "RCPT", "client_address": ip}
+    answers: list[str] = []
+
+    def client() -> None:
+        with socket.create_connection(("127.0.0.1", _port()), timeout=10) as sock:
+            for _ in range(40):
+                answers.append(_ask(sock, {**request, "recipient": "a@b.test"}))
+
+    threads = [threading.Thread(target=client) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == ["action=550 5.7.1 Busy\n\n"] * 480
+
+
 def test_protocol_oversized_line_closes_connection(stack: object) -> None:
     with socket.create_connection(("127.0.0.1", _port()), timeout=5) as sock:
         sock.sendall(b"request=" + b"x" * (MAX_LINE * 3) + b"\n\n")

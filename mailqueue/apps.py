@@ -8,3 +8,7 @@ class MailQueueConfig(AppConfig):
     label = "mailqueue"
     verbose_name = "Mail Delivery"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Register the queue's job kind (bulk actions) with mailadmin.jobs.
+        from mailqueue import jobs  # noqa: F401

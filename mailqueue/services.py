@@ -1,0 +1,251 @@
+"""Acting on queued messages (DLV-02): Hold, Release, Requeue, Delete, Flush — checked, then audited.
+
+An action names its messages either by id (picked on the page) or by a filter ("everything matching").
+Picked ids are refused as a whole, before anything runs, unless every one of them looks like a queue id
+and is in the queue *now* and visible to the actor (a domain administrator's foreign id is "unknown", the
+same answer as an id that never existed). A filter is evaluated now, with the actor's scope. postsuper gets
+the ids on standard input and its own per-id report is the result: its exit code says nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from mailadmin import postfix
+from mailadmin.actor import Actor
+from mailadmin.audit.services import audit_record
+from mailqueue.selectors import QueuedMessage, QueueFilter, iter_queue, queue_find
+
+MAX_PICKED = 500  # ids one form may carry; "everything matching" has no cap
+Tick = Callable[[int, "int | None"], None]  # (done, total or None while the pass over the queue goes on)
+
+
+class QueueAction(StrEnum):
+    HOLD = "hold"
+    RELEASE = "release"
+    REQUEUE = "requeue"
+    DELETE = "delete"
+    FLUSH = "flush"
+
+
+class QueueRefused(Exception):
+    """The request names ids that are malformed, or not (or no longer) in the queue for this actor.
+    Nothing was run."""
+
+    def __init__(self, message: str, ids: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.ids = list(ids)
+
+
+# What postsuper says, in the page's words ("547A816C placed on hold").
+_OUTCOME = {
+    "placed on hold": lambda: _("placed on hold"),
+    "released from hold": lambda: _("released from hold"),
+    "requeued": lambda: _("requeued"),
+    "removed": lambda: _("deleted"),
+    "flushed": lambda: _("scheduled for immediate delivery"),
+}
+
+
+@dataclass
+class ActionReport:
+    action: QueueAction
+    done: dict[str, str]  # id -> what Postfix reported
+    not_changed: list[str]  # in the queue when checked, but Postfix did not report a change
+    warnings: list[str] = field(default_factory=list)
+    everything: bool = False  # `postqueue -f`: the whole queue
+
+    def lines(self, limit: int = 20) -> list[str]:
+        """Sentences for the page, one per message (capped)."""
+        if self.everything:
+            return [_("The whole queue: delivery attempted now.")]
+        out = [f"{qid} {_OUTCOME.get(what, lambda w=what: w)()}" for qid, what in self.done.items()]
+        if len(out) > limit:
+            out = [*out[:limit], _("… and %(n)d more.") % {"n": len(out) - limit}]
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "action": self.action.value,
+            "done": len(self.done),
+            "not_changed": self.not_changed[:500],
+            "warnings": self.warnings[:50],
+        }
+
+
+def check_picked(actor: Actor, ids: Iterable[str]) -> dict[str, QueuedMessage]:
+    """The picked messages, each in the queue now and visible to the actor; QueueRefused otherwise."""
+    picked = list(dict.fromkeys(str(i) for i in ids))
+    if not picked:
+        raise QueueRefused(_("Select at least one message."))
+    if len(picked) > MAX_PICKED:
+        raise QueueRefused(_("Select at most %(n)d messages, or use the filter.") % {"n": MAX_PICKED})
+    bad = [i for i in picked if not postfix.valid_queue_id(i)]
+    if bad:
+        raise QueueRefused(_("Not a queue ID: %(id)s") % {"id": bad[0][:40]}, bad)
+    found = queue_find(actor, set(picked))
+    missing = [i for i in picked if i not in found]
+    if missing:
+        raise QueueRefused(
+            _("Not in the queue (delivered, deleted or unknown): %(ids)s") % {"ids": ", ".join(missing[:10])},
+            missing,
+        )
+    return {i: found[i] for i in picked}
+
+
+def _domains(messages: Iterable[QueuedMessage], actor: Actor) -> list[str]:
+    """The domains an audit row and a job are filed under: those of the messages, limited to the actor's
+    own for a domain administrator, and capped to what the column holds."""
+    from mailqueue.selectors import actor_scope
+
+    scope = actor_scope(actor)
+    names: set[str] = set()
+    for msg in messages:
+        names |= msg.domains if scope is None else msg.domains & scope
+        if len(names) > 40:
+            break
+    out, length = [], 2
+    for name in sorted(names):
+        length += len(name) + 1
+        if length > 1000:
+            break
+        out.append(name)
+    return out
+
+
+def _act(
+    *,
+    actor: Actor,
+    action: QueueAction,
+    ids: Iterable[str] | None,
+    flt: QueueFilter | None,
+    tick: Tick | None,
+) -> ActionReport:
+    if (ids is None) == (flt is None):
+        raise ValueError("name the messages by ids or by a filter, not both")
+    if ids is not None:
+        messages = check_picked(actor, ids)
+    else:
+        assert flt is not None  # noqa: S101 — checked above
+        # The whole pass first, then postsuper: measured, overlapping the two gained nothing here (they
+        # compete for the same disk and CPUs), and a pass that fails half-way must not have acted already.
+        messages = {m.queue_id: m for m in iter_queue(actor, flt)}
+    total = len(messages)
+    if tick is not None:
+        tick(0, total)
+    config = settings.POSTFIX_CONFIG_DIR
+    everything = False
+    warnings: list[str] = []
+    done: dict[str, str] = {}
+    if action is QueueAction.FLUSH:
+        if flt is not None and flt.empty and actor.roles.administrator:
+            postfix.postqueue_flush(config)  # the manual's "flush the queue": one request to qmgr
+            everything = True
+        else:
+            for n, qid in enumerate(messages, 1):
+                postfix.postqueue_flush(config, qid)
+                done[qid] = "flushed"
+                if tick is not None and n % 50 == 0:
+                    tick(n, total)
+    else:
+        report = postfix.postsuper(
+            config,
+            action.value,
+            messages,
+            tick=(lambda n: tick(n, total)) if tick is not None else None,
+        )
+        done, warnings = report.done, report.warnings
+    result = ActionReport(
+        action=action,
+        done=done,
+        not_changed=[] if everything else [i for i in messages if i not in done],
+        warnings=warnings,
+        everything=everything,
+    )
+    audit_record(
+        actor=actor,
+        action=f"queue_{action.value}",
+        target=("(whole queue)" if everything else ", ".join(list(done or messages)[:20]))[:1024],
+        domains=_domains(messages.values(), actor),
+        after={
+            "count": len(done),
+            "ids": list(done)[:200],
+            "not_changed": result.not_changed[:200],
+            "filter": flt.to_params() if flt is not None else None,
+        },
+        ok=not result.not_changed,
+        detail="; ".join(warnings)[:2000],
+    )
+    if tick is not None:
+        tick(len(messages), len(messages))
+    return result
+
+
+def queue_hold(
+    *,
+    actor: Actor,
+    ids: Iterable[str] | None = None,
+    flt: QueueFilter | None = None,
+    tick: Tick | None = None,
+) -> ActionReport:
+    """Put messages on hold: Postfix keeps them until they are released."""
+    return _act(actor=actor, action=QueueAction.HOLD, ids=ids, flt=flt, tick=tick)
+
+
+def queue_release(
+    *,
+    actor: Actor,
+    ids: Iterable[str] | None = None,
+    flt: QueueFilter | None = None,
+    tick: Tick | None = None,
+) -> ActionReport:
+    """Release held messages back to the deferred queue."""
+    return _act(actor=actor, action=QueueAction.RELEASE, ids=ids, flt=flt, tick=tick)
+
+
+def queue_requeue(
+    *,
+    actor: Actor,
+    ids: Iterable[str] | None = None,
+    flt: QueueFilter | None = None,
+    tick: Tick | None = None,
+) -> ActionReport:
+    """Requeue: Postfix runs the messages through address rewriting again and retries them."""
+    return _act(actor=actor, action=QueueAction.REQUEUE, ids=ids, flt=flt, tick=tick)
+
+
+def queue_delete(
+    *,
+    actor: Actor,
+    ids: Iterable[str] | None = None,
+    flt: QueueFilter | None = None,
+    tick: Tick | None = None,
+) -> ActionReport:
+    """Delete messages from the queue (no bounce is sent)."""
+    return _act(actor=actor, action=QueueAction.DELETE, ids=ids, flt=flt, tick=tick)
+
+
+def queue_flush(
+    *,
+    actor: Actor,
+    ids: Iterable[str] | None = None,
+    flt: QueueFilter | None = None,
+    tick: Tick | None = None,
+) -> ActionReport:
+    """Attempt delivery now: per message (`postqueue -i`), or the whole queue (`postqueue -f`) when an
+    administrator flushes everything with no filter."""
+    return _act(actor=actor, action=QueueAction.FLUSH, ids=ids, flt=flt, tick=tick)
+
+
+SERVICES: dict[QueueAction, Callable[..., ActionReport]] = {
+    QueueAction.HOLD: queue_hold,
+    QueueAction.RELEASE: queue_release,
+    QueueAction.REQUEUE: queue_requeue,
+    QueueAction.DELETE: queue_delete,
+    QueueAction.FLUSH: queue_flush,
+}

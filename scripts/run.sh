@@ -25,6 +25,8 @@ fi
 "$PY" manage.py migrate --noinput -v0
 "$PY" manage.py collectstatic --noinput -v0
 "$PY" manage.py ensure_admin
+# a stack made afresh beside an existing console database: the filter reads its disclaimers from this file
+"$PY" manage.py mailfilter --export >/dev/null
 
 if alive "$RUN/gunicorn.pid"; then
   echo "console: already running (pid $(cat "$RUN/gunicorn.pid"))"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.services.common import MAX_PERSON_NAME
 from mailadmin.directory import InvalidName, check_value
@@ -49,7 +50,7 @@ PERSON_FIELDS: tuple[PersonField, ...] = (
     PersonField("street", "street", _("Street")),
     PersonField("postal_code", "postalCode", _("Postal code"), 40),
     PersonField("city", "l", _("City")),
-    PersonField("state", "st", _("State")),
+    PersonField("state", "st", pgettext_lazy("postal address", "State")),
     PersonField("post_office_box", "postOfficeBox", _("Post office box"), 40),
     PersonField("home_phone", "homePhone", _("Home phone"), 32, phone=True),
     PersonField("pager", "pager", _("Pager"), 32, phone=True),

@@ -90,16 +90,32 @@ def references(pid: int, root: Path) -> bool:
 
 
 def processes_referencing(root: Path) -> list[tuple[int, str]]:
-    """Live processes (zombies excluded, this one excluded) that reference `root`."""
+    """Live processes (zombies excluded, this one and its ancestors excluded) that reference `root`.
+
+    Ancestors: `timeout 60 manage.py stack stop --dir ROOT` or a shell naming ROOT is not a leftover."""
     found = []
-    me = os.getpid()
+    mine = _ancestors(os.getpid())
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
+        if not entry.isdigit() or int(entry) in mine:
             continue
         pid = int(entry)
         if alive(pid) and references(pid, root):
             found.append((pid, command_line(pid)))
     return found
+
+
+def _ancestors(pid: int) -> set[int]:
+    """`pid` and every parent up to init."""
+    chain = set()
+    while pid > 1 and pid not in chain:
+        chain.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        # the command name (2nd field) may hold spaces or parentheses: the ppid follows the last ")"
+        pid = int(stat.rpartition(")")[2].split()[1])
+    return chain
 
 
 def command_line(pid: int) -> str:

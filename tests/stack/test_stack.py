@@ -13,6 +13,7 @@ import shutil
 import smtplib
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -476,3 +477,20 @@ def test_rendered_files_carry_the_managed_header(env: dict[str, str]) -> None:
     table = Path(env["POSTFIX_CONFIG_DIR"]) / "accounts.cf"
     assert table.stat().st_mode & 0o777 == 0o640
     assert table.group() == "postfix"
+
+
+def test_a_parent_naming_the_state_dir_is_not_a_leftover(tmp_path: Path) -> None:
+    """`timeout 60 manage.py stack stop --dir DIR`: the wrapper's command line names DIR, but it is the stop's
+    own ancestor, not a daemon left behind."""
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom mailadmin.stack.process import processes_referencing\n"
+        "print(processes_referencing(Path(sys.argv[1])))"
+    )
+    result = subprocess.run(
+        ["timeout", "30", sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "[]"

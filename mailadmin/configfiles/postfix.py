@@ -238,6 +238,7 @@ def render_main_cf(p: PostfixParams) -> str:
     settings = _with_alias_senders(settings, p.alias_senders, mailbox_domain)
     settings += _content_filter_settings(p.content_filter)
     settings = _with_relay_policy(settings, p.relay_policy)
+    settings = _with_submission_recipients(settings)
     known = {key for key, _ in settings}
     for i, (key, value) in enumerate(p.extra):
         v.word(f"extra[{i}].name", key)
@@ -436,6 +437,21 @@ def _with_relay_policy(settings: list[tuple[str, str]], rp: RelayPolicy | None) 
 
 RELAY_POLICY_SUBMISSION_RELAY = "mailadmin_relayrules_submission_relay"
 RELAY_POLICY_SUBMISSION_SENDER = "mailadmin_relayrules_submission_sender"
+SUBMISSION_RECIPIENTS = "mailadmin_submission_recipient_restrictions"
+_SASL_CHECK = "check_sasl_access "
+
+
+def _with_submission_recipients(settings: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """check_sasl_access means something only where clients log in. On port 25 (no SASL) smtpd would log
+    "check_sasl_access ignored: no SASL support" for every RCPT, so main.cf's list leaves those checks out and
+    the whole list, in its order, becomes a parameter that the submission service names in master.cf."""
+    out = dict(settings)
+    present = [r for r in out.get("smtpd_recipient_restrictions", "").split(", ") if r]
+    if not any(r.startswith(_SASL_CHECK) for r in present):
+        return settings
+    out["smtpd_recipient_restrictions"] = ", ".join(r for r in present if not r.startswith(_SASL_CHECK))
+    out[SUBMISSION_RECIPIENTS] = ", ".join(present)
+    return list(out.items())
 
 
 # name, type, private, unpriv, chroot, wakeup, maxproc, command
@@ -476,12 +492,19 @@ def _service(*columns: str, options: Sequence[tuple[str, str]] = ()) -> str:
 
 
 def _submission_checks(p: PostfixParams) -> list[tuple[str, str]]:
+    recipients = (
+        [("smtpd_recipient_restrictions", f"${SUBMISSION_RECIPIENTS}")]
+        if p.local_only is not None and p.local_only.send_login_tables  # see _with_submission_recipients
+        else []
+    )
     if p.relay_policy is not None:  # the relay rules first (main.cf holds the lists: see _with_relay_policy)
         return [
             ("smtpd_relay_restrictions", f"${RELAY_POLICY_SUBMISSION_RELAY}"),
             ("smtpd_sender_restrictions", f"${RELAY_POLICY_SUBMISSION_SENDER}"),
+            *recipients,
         ]
     return [
+        *recipients,
         ("smtpd_relay_restrictions", "permit_sasl_authenticated,reject"),
         # a login may send only as an address it owns (so a local-only account cannot claim
         # another account's address to escape its restriction)

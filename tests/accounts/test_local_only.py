@@ -159,6 +159,26 @@ def test_plain_smtp_from_mynetworks_restricts_by_envelope_sender(cast: Cast) -> 
     assert _arrives(cast.free, subject)
 
 
+def test_port_25_logs_no_sasl_warning_per_rcpt(cast: Cast) -> None:
+    """The login check belongs to submission: on port 25 (no SASL) smtpd would warn for every RCPT."""
+    log = Path(os.environ["POSTFIX_MAILLOG"])
+    offset = log.stat().st_size
+    with _smtp() as smtp:
+        code, _ = _rcpt(smtp, cast.free.mail, cast.peer.mail)
+        assert code == 250
+        smtp.rset()
+    deadline = time.monotonic() + 10
+    while True:  # the stack's log catcher writes smtpd's lines a moment later: wait for the disconnect
+        with log.open("rb") as f:
+            f.seek(offset)
+            said = f.read().decode(errors="replace")
+        if "disconnect from" in said or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert "disconnect from" in said
+    assert "check_sasl_access" not in said
+
+
 def test_an_account_without_the_flag_may_send_anywhere(cast: Cast) -> None:
     with _submission(cast.free) as smtp:
         code, _ = _rcpt(smtp, cast.free.mail, REMOTE)  # queued for the (dead) relay

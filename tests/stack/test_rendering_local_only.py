@@ -16,6 +16,7 @@ from mailadmin.configfiles import ConfigValueError, atomic_write
 from mailadmin.configfiles.postfix import (
     RECEIVE_LOCAL_ONLY_CLASS,
     SEND_LOCAL_ONLY_CLASS,
+    SUBMISSION_RECIPIENTS,
     LdapTable,
     LocalOnly,
     PostfixParams,
@@ -84,7 +85,13 @@ def test_postfix_reads_the_rendered_classes_without_a_warning(tmp_path: Path) ->
     atomic_write(etc / "master.cf", render_master_cf(params), backdate=3)
     conf = postfix.postconf_n(etc)  # raises on any warning ("unused parameter", syntax, unreadable table)
     assert conf["smtpd_restriction_classes"] == f"{SEND_LOCAL_ONLY_CLASS}, {RECEIVE_LOCAL_ONLY_CLASS}"
+    # port 25 has no SASL: its list leaves the login check out (else a warning per RCPT); submission names
+    # the whole list
     assert conf["smtpd_recipient_restrictions"] == (
+        f"check_sender_access {refs['send-local-only-senders']}, "
+        f"check_recipient_access {refs['receive-local-only']}"
+    )
+    assert conf[SUBMISSION_RECIPIENTS] == (
         f"check_sasl_access {refs['send-local-only-logins']}, "
         f"check_sender_access {refs['send-local-only-senders']}, "
         f"check_recipient_access {refs['receive-local-only']}"
@@ -101,6 +108,9 @@ def test_the_submission_port_checks_who_owns_the_sender(tmp_path: Path) -> None:
     master = render_master_cf(_params(tmp_path))
     submission = master.split("127.0.0.1:10587", 1)[1].split("\npickup", 1)[0]
     assert "-o smtpd_sender_restrictions=reject_sender_login_mismatch" in submission
+    assert f"-o smtpd_recipient_restrictions=${SUBMISSION_RECIPIENTS}" in submission
+    port25 = master.split("127.0.0.1:10587", 1)[0]
+    assert "smtpd_recipient_restrictions" not in port25
     plain = render_master_cf(_params(tmp_path, sender_login_tables=()))
     assert "reject_sender_login_mismatch" not in plain
 

@@ -78,12 +78,19 @@ def postconf_warnings(config_dir: str | Path) -> list[str]:
     return _complaints(result.stderr)
 
 
+def postconf_h(config_dir: str | Path, name: str) -> str:
+    """One parameter's value as Postfix uses it (set or default), e.g. `mail_version`, `queue_directory`."""
+    if not re.fullmatch(r"[a-z0-9_]{1,100}", name):
+        raise PostfixError(f"not a parameter name: {name!r}")
+    result = _run([_bin("postconf"), "-c", _dir(config_dir), "-h", name])
+    if result.returncode != 0 or _complaints(result.stderr):
+        raise PostfixError(f"postconf -h {name} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
 def mail_version(config_dir: str | Path) -> str:
     """The running Postfix's version, e.g. "3.7.11"."""
-    result = _run([_bin("postconf"), "-c", _dir(config_dir), "-h", "mail_version"])
-    if result.returncode != 0:
-        raise PostfixError(f"postconf -h mail_version failed: {result.stderr.strip()}")
-    return result.stdout.strip()
+    return postconf_h(config_dir, "mail_version")
 
 
 def postconf_n(config_dir: str | Path) -> dict[str, str]:

@@ -9,19 +9,21 @@ the ids on standard input and its own per-id report is the result: its exit code
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import itertools
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from mailadmin import postfix
+from mailadmin import postfix, spool
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audit_record
-from mailqueue.selectors import QueuedMessage, QueueFilter, iter_queue, queue_find
+from mailqueue.selectors import QueuedMessage, QueueFilter, actor_scope, iter_queue, queue_find
 
-MAX_PICKED = 500  # ids one form may carry; "everything matching" has no cap
+MAX_PICKED = 500  # ids the page's checkboxes may carry; "everything matching" has no cap
+MAX_IDS = 50_000  # ids pasted into "Act on queue IDs", and what one job takes
 Tick = Callable[[int, "int | None"], None]  # (done, total or None while the pass over the queue goes on)
 
 
@@ -59,14 +61,21 @@ class ActionReport:
     not_changed: list[str]  # in the queue when checked, but Postfix did not report a change
     warnings: list[str] = field(default_factory=list)
     everything: bool = False  # `postqueue -f`: the whole queue
+    skipped: list[str] = field(default_factory=list)  # named, not in the queue, left out as asked
 
     def lines(self, limit: int = 20) -> list[str]:
         """Sentences for the page, one per message (capped)."""
         if self.everything:
             return [_("The whole queue: delivery attempted now.")]
-        out = [f"{qid} {_OUTCOME.get(what, lambda w=what: w)()}" for qid, what in self.done.items()]
-        if len(out) > limit:
-            out = [*out[:limit], _("… and %(n)d more.") % {"n": len(out) - limit}]
+        words = {what: _OUTCOME.get(what, lambda w=what: w)() for what in set(self.done.values())}
+        out = [f"{qid} {words[what]}" for qid, what in itertools.islice(self.done.items(), limit)]
+        if len(self.done) > limit:
+            out.append(_("… and %(n)d more.") % {"n": len(self.done) - limit})
+        if self.skipped:
+            out.append(
+                _("Left out, not in the queue: %(ids)s") % {"ids": ", ".join(self.skipped[:10])}
+                + (" …" if len(self.skipped) > 10 else "")
+            )
         return out
 
     def to_json(self) -> dict[str, object]:
@@ -74,35 +83,67 @@ class ActionReport:
             "action": self.action.value,
             "done": len(self.done),
             "not_changed": self.not_changed[:500],
+            "skipped": self.skipped[:500],
             "warnings": self.warnings[:50],
         }
 
 
-def check_picked(actor: Actor, ids: Iterable[str]) -> dict[str, QueuedMessage]:
-    """The picked messages, each in the queue now and visible to the actor; QueueRefused otherwise."""
+@dataclass(frozen=True)
+class Picked:
+    """Ids named by a person, checked against the queue as it is now."""
+
+    ids: list[str]  # queued now and the actor's: these are acted on
+    envelopes: dict[str, QueuedMessage]  # their listings, when the check read showq's (else empty)
+    skipped: list[str] = field(default_factory=list)  # not in the queue (only when asked to skip them)
+
+
+def check_picked(
+    actor: Actor,
+    ids: Iterable[str],
+    *,
+    limit: int = MAX_PICKED,
+    skip_missing: bool = False,
+    recheck: bool = True,
+) -> Picked:
+    """The named messages that are in the queue now and visible to the actor; QueueRefused (nothing runs)
+    when one is malformed, or — unless `skip_missing` — not there (gone, never was, or another domain's).
+
+    An administrator's ids are looked up in the spool directories (mailadmin.spool: names only, fast at any
+    queue size); a domain administrator's need their envelopes (sender and recipients decide what is theirs),
+    so those come from showq's listing, as do an administrator's when the spool may not be read.
+    `recheck=False` (a job started right after its request checked the ids): an administrator's ids are taken
+    as checked — postsuper names each id it changes, so one that has left since is reported "not changed" —
+    while a domain administrator's scope is always evaluated again.
+    """
     picked = list(dict.fromkeys(str(i) for i in ids))
     if not picked:
         raise QueueRefused(_("Select at least one message."))
-    if len(picked) > MAX_PICKED:
-        raise QueueRefused(_("Select at most %(n)d messages, or use the filter.") % {"n": MAX_PICKED})
+    if len(picked) > limit:
+        raise QueueRefused(_("Select at most %(n)d messages, or use the filter.") % {"n": limit})
     bad = [i for i in picked if not postfix.valid_queue_id(i)]
     if bad:
         raise QueueRefused(_("Not a queue ID: %(id)s") % {"id": bad[0][:40]}, bad)
-    found = queue_find(actor, set(picked))
-    missing = [i for i in picked if i not in found]
-    if missing:
+    envelopes: dict[str, QueuedMessage] = {}
+    present: Container[str] | None = None
+    if actor_scope(actor) is None:
+        if not recheck:
+            return Picked(picked, envelopes)
+        present = spool.queued(settings.POSTFIX_CONFIG_DIR, picked)
+    if present is None:
+        present = envelopes = queue_find(actor, set(picked))
+    missing = [i for i in picked if i not in present]
+    if missing and (not skip_missing or len(missing) == len(picked)):
         raise QueueRefused(
-            _("Not in the queue (delivered, deleted or unknown): %(ids)s") % {"ids": ", ".join(missing[:10])},
+            _("Not in the queue (delivered, deleted or unknown): %(ids)s") % {"ids": ", ".join(missing[:10])}
+            + (" …" if len(missing) > 10 else ""),
             missing,
         )
-    return {i: found[i] for i in picked}
+    return Picked([i for i in picked if i in present], envelopes, missing)
 
 
 def _domains(messages: Iterable[QueuedMessage], actor: Actor) -> list[str]:
-    """The domains an audit row and a job are filed under: those of the messages, limited to the actor's
-    own for a domain administrator, and capped to what the column holds."""
-    from mailqueue.selectors import actor_scope
-
+    """The domains an audit row and a job are filed under: those of the messages (when their envelopes were
+    read), limited to the actor's own for a domain administrator, and capped to what the column holds."""
     scope = actor_scope(actor)
     names: set[str] = set()
     for msg in messages:
@@ -125,17 +166,22 @@ def _act(
     ids: Iterable[str] | None,
     flt: QueueFilter | None,
     tick: Tick | None,
+    skip_missing: bool = False,
+    recheck: bool = True,
 ) -> ActionReport:
     if (ids is None) == (flt is None):
         raise ValueError("name the messages by ids or by a filter, not both")
+    skipped: list[str] = []
     if ids is not None:
-        messages = check_picked(actor, ids)
+        picked = check_picked(actor, ids, limit=MAX_IDS, skip_missing=skip_missing, recheck=recheck)
+        targets, envelopes, skipped = picked.ids, picked.envelopes, picked.skipped
     else:
         assert flt is not None  # noqa: S101 — checked above
         # The whole pass first, then postsuper: measured, overlapping the two gained nothing here (they
         # compete for the same disk and CPUs), and a pass that fails half-way must not have acted already.
-        messages = {m.queue_id: m for m in iter_queue(actor, flt)}
-    total = len(messages)
+        envelopes = {m.queue_id: m for m in iter_queue(actor, flt)}
+        targets = list(envelopes)
+    total = len(targets)
     if tick is not None:
         tick(0, total)
     config = settings.POSTFIX_CONFIG_DIR
@@ -147,7 +193,7 @@ def _act(
             postfix.postqueue_flush(config)  # the manual's "flush the queue": one request to qmgr
             everything = True
         else:
-            for n, qid in enumerate(messages, 1):
+            for n, qid in enumerate(targets, 1):
                 postfix.postqueue_flush(config, qid)
                 done[qid] = "flushed"
                 if tick is not None and n % 50 == 0:
@@ -156,33 +202,35 @@ def _act(
         report = postfix.postsuper(
             config,
             action.value,
-            messages,
+            targets,
             tick=(lambda n: tick(n, total)) if tick is not None else None,
         )
         done, warnings = report.done, report.warnings
     result = ActionReport(
         action=action,
         done=done,
-        not_changed=[] if everything else [i for i in messages if i not in done],
+        not_changed=[] if everything else [i for i in targets if i not in done],
         warnings=warnings,
         everything=everything,
+        skipped=skipped,
     )
     audit_record(
         actor=actor,
         action=f"queue_{action.value}",
-        target=("(whole queue)" if everything else ", ".join(list(done or messages)[:20]))[:1024],
-        domains=_domains(messages.values(), actor),
+        target=("(whole queue)" if everything else ", ".join(list(done or targets)[:20]))[:1024],
+        domains=_domains(envelopes.values(), actor),
         after={
             "count": len(done),
             "ids": list(done)[:200],
             "not_changed": result.not_changed[:200],
+            "skipped": skipped[:200],
             "filter": flt.to_params() if flt is not None else None,
         },
         ok=not result.not_changed,
         detail="; ".join(warnings)[:2000],
     )
     if tick is not None:
-        tick(len(messages), len(messages))
+        tick(total, total)
     return result
 
 
@@ -192,9 +240,19 @@ def queue_hold(
     ids: Iterable[str] | None = None,
     flt: QueueFilter | None = None,
     tick: Tick | None = None,
+    skip_missing: bool = False,
+    recheck: bool = True,
 ) -> ActionReport:
     """Put messages on hold: Postfix keeps them until they are released."""
-    return _act(actor=actor, action=QueueAction.HOLD, ids=ids, flt=flt, tick=tick)
+    return _act(
+        actor=actor,
+        action=QueueAction.HOLD,
+        ids=ids,
+        flt=flt,
+        tick=tick,
+        skip_missing=skip_missing,
+        recheck=recheck,
+    )
 
 
 def queue_release(
@@ -203,9 +261,19 @@ def queue_release(
     ids: Iterable[str] | None = None,
     flt: QueueFilter | None = None,
     tick: Tick | None = None,
+    skip_missing: bool = False,
+    recheck: bool = True,
 ) -> ActionReport:
     """Release held messages back to the deferred queue."""
-    return _act(actor=actor, action=QueueAction.RELEASE, ids=ids, flt=flt, tick=tick)
+    return _act(
+        actor=actor,
+        action=QueueAction.RELEASE,
+        ids=ids,
+        flt=flt,
+        tick=tick,
+        skip_missing=skip_missing,
+        recheck=recheck,
+    )
 
 
 def queue_requeue(
@@ -214,9 +282,19 @@ def queue_requeue(
     ids: Iterable[str] | None = None,
     flt: QueueFilter | None = None,
     tick: Tick | None = None,
+    skip_missing: bool = False,
+    recheck: bool = True,
 ) -> ActionReport:
     """Requeue: Postfix runs the messages through address rewriting again and retries them."""
-    return _act(actor=actor, action=QueueAction.REQUEUE, ids=ids, flt=flt, tick=tick)
+    return _act(
+        actor=actor,
+        action=QueueAction.REQUEUE,
+        ids=ids,
+        flt=flt,
+        tick=tick,
+        skip_missing=skip_missing,
+        recheck=recheck,
+    )
 
 
 def queue_delete(
@@ -225,9 +303,19 @@ def queue_delete(
     ids: Iterable[str] | None = None,
     flt: QueueFilter | None = None,
     tick: Tick | None = None,
+    skip_missing: bool = False,
+    recheck: bool = True,
 ) -> ActionReport:
     """Delete messages from the queue (no bounce is sent)."""
-    return _act(actor=actor, action=QueueAction.DELETE, ids=ids, flt=flt, tick=tick)
+    return _act(
+        actor=actor,
+        action=QueueAction.DELETE,
+        ids=ids,
+        flt=flt,
+        tick=tick,
+        skip_missing=skip_missing,
+        recheck=recheck,
+    )
 
 
 def queue_flush(
@@ -236,10 +324,12 @@ def queue_flush(
     ids: Iterable[str] | None = None,
     flt: QueueFilter | None = None,
     tick: Tick | None = None,
+    skip_missing: bool = False,
+    recheck: bool = True,
 ) -> ActionReport:
     """Attempt delivery now: per message (`postqueue -i`), or the whole queue (`postqueue -f`) when an
     administrator flushes everything with no filter."""
-    return _act(actor=actor, action=QueueAction.FLUSH, ids=ids, flt=flt, tick=tick)
+    return _act(actor=actor, action=QueueAction.FLUSH, ids=ids, flt=flt, tick=tick, skip_missing=skip_missing)
 
 
 SERVICES: dict[QueueAction, Callable[..., ActionReport]] = {

@@ -139,7 +139,7 @@ def queue_action(request: HttpRequest) -> HttpResponse:
                 return redirect(back)
             # Malformed, gone, or another domain's: the same answer, and nothing ran.
             raise Http404(str(exc)) from None
-        count = len(picked)
+        count = len(picked.ids)
     if action is QueueAction.DELETE and request.POST.get("confirm") != "yes":
         if every:
             count = sum(1 for _m in iter_queue(actor, flt))
@@ -152,6 +152,7 @@ def queue_action(request: HttpRequest) -> HttpResponse:
                 "filter": flt.to_params(),
                 "ids": ids,
                 "post": _hidden_fields(request),
+                "action_url": reverse("queue_action"),
                 "back": back,
             },
         )

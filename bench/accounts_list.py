@@ -22,13 +22,10 @@ checked to hold the same DNs as ldapsearch's. Targets: console <= 3x ldapsearch 
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +33,8 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/queue.py must not shadow stdlib queue
+
+from bench.stacktool import percentile, private_stack, setup_django, slapadd  # noqa: E402
 
 DOMAIN = "bench.test"
 PAGE = 50
@@ -72,11 +71,6 @@ def generate_ldif(path: Path, base_dn: str, users: int) -> None:
             )
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -86,60 +80,14 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the state dir (and print it)")
     parser.add_argument("--profile", action="store_true", help="print where one console page 1 spends time")
     args = parser.parse_args()
-    from mailadmin.stack import Stack, StackConfig
-
-    root = Path(tempfile.mkdtemp(prefix="mailadmin-bench-"))
-    root.chmod(0o755)  # the daemons' own users must reach their dirs
-    (root / "var" / "static").mkdir(parents=True)
-    stack = Stack(StackConfig(state_dir=root / "stack", ports="auto"))
-    try:
-        print("starting a private stack ...", flush=True)
-        env = stack.start()
+    with private_stack(keep=args.keep) as (root, stack, env):
         ldif = root / "users.ldif"
         began = time.perf_counter()
         generate_ldif(ldif, env["LDAP_BASE_DN"], args.users)
         generated = time.perf_counter() - began
-        stack.stop()
-        began = time.perf_counter()
-        # Offline bulk load into the stack's own config and database (slapd is stopped): -q skips the
-        # consistency checks that make an online add of 100k entries take minutes.
-        subprocess.run(
-            ["/usr/sbin/slapadd", "-q", "-F", str(stack.layout.ldap / "slapd.d"), "-b", env["LDAP_BASE_DN"],
-             "-l", str(ldif)],
-            check=True,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        loaded = time.perf_counter() - began
+        env, loaded = slapadd(stack, env, ldif)
         print(f"generated {args.users} users in {generated:.1f} s; slapadd -q loaded them in {loaded:.1f} s")
-        env = stack.start()
         return bench(root, env, args.users, args.runs, profile=args.profile)
-    finally:
-        stack.stop()
-        if args.keep:
-            print(f"state left in {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-
-
-def setup_django(root: Path, env: dict[str, str]) -> None:
-    os.environ.update(env)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "mailadmin.settings",
-            "MAILADMIN_IGNORE_STACK_ENV": "1",
-            "MAILADMIN_VAR_DIR": str(root / "var"),
-            "MAILADMIN_TLS": "0",
-            "MAILADMIN_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-            "MAILADMIN_MANIFEST_STATIC": "0",
-            "MAILADMIN_JOBS_EAGER": "1",
-        }
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def bench(root: Path, env: dict[str, str], users: int, runs: int, *, profile: bool = False) -> int:

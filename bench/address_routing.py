@@ -14,17 +14,15 @@ one postmap -q per lookup).
 from __future__ import annotations
 
 import argparse
-import shutil
 import smtplib
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.accounts_list import percentile, setup_django  # noqa: E402
+from bench.stacktool import percentile, private_stack, setup_django  # noqa: E402
 
 DOMAIN = "route.test"
 PASSWORD = "Bench-user-pass-1"  # a throwaway stack's accounts
@@ -39,19 +37,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=25)
     parser.add_argument("--explains", type=int, default=30)
     args = parser.parse_args()
-    from mailadmin.stack import Stack, StackConfig
-
-    root = Path(tempfile.mkdtemp(prefix="mailadmin-bench-"))
-    root.chmod(0o755)
-    (root / "var" / "static").mkdir(parents=True)
-    stack = Stack(StackConfig(state_dir=root / "stack", ports="auto"))
-    try:
-        print("starting a private stack ...", flush=True)
-        env = stack.start()
+    with private_stack() as (root, stack, env):
         return bench(root, env, args.messages, args.batch, args.explains)
-    finally:
-        stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def bench(root: Path, env: dict[str, str], messages: int, batch: int, explains: int) -> int:

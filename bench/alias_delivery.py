@@ -14,18 +14,16 @@ each member got each message once.
 from __future__ import annotations
 
 import argparse
-import shutil
 import smtplib
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 # The repo root instead of bench/ itself: bench/queue.py would shadow the standard library's `queue`.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.accounts_list import percentile, setup_django  # noqa: E402
+from bench.stacktool import percentile, private_stack, setup_django  # noqa: E402
 
 DOMAIN = "deliver.test"
 PASSWORD = "Bench-user-pass-1"  # a throwaway stack's accounts
@@ -39,19 +37,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--batch", type=int, default=25)
     args = parser.parse_args()
-    from mailadmin.stack import Stack, StackConfig
-
-    root = Path(tempfile.mkdtemp(prefix="mailadmin-bench-"))
-    root.chmod(0o755)
-    (root / "var" / "static").mkdir(parents=True)
-    stack = Stack(StackConfig(state_dir=root / "stack", ports="auto"))
-    try:
-        print("starting a private stack ...", flush=True)
-        env = stack.start()
+    with private_stack() as (root, stack, env):
         return bench(root, env, args.messages, args.batch)
-    finally:
-        stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def bench(root: Path, env: dict[str, str], messages: int, batch: int) -> int:

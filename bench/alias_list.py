@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +31,7 @@ from urllib.parse import urlencode
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/queue.py must not shadow stdlib queue
 
-from bench.accounts_list import percentile, setup_django  # noqa: E402
+from bench.stacktool import percentile, private_stack, setup_django, slapadd  # noqa: E402
 
 PAGE = 50
 ADMIN_UID = "benchadmin"
@@ -98,31 +96,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--profile", action="store_true", help="print where one console page 1 spends time")
     args = parser.parse_args()
-    from mailadmin.stack import Stack, StackConfig
-
-    root = Path(tempfile.mkdtemp(prefix="mailadmin-bench-"))
-    root.chmod(0o755)
-    (root / "var" / "static").mkdir(parents=True)
-    stack = Stack(StackConfig(state_dir=root / "stack", ports="auto"))
-    try:
-        print("starting a private stack ...", flush=True)
-        env = stack.start()
+    with private_stack() as (root, stack, env):
         ldif = root / "aliases.ldif"
         generate_ldif(ldif, env["LDAP_BASE_DN"], args.aliases, args.domains)
-        stack.stop()
-        began = time.perf_counter()
-        subprocess.run(
-            ["/usr/sbin/slapadd", "-q", "-F", str(stack.layout.ldap / "slapd.d"), "-b", env["LDAP_BASE_DN"],
-             "-l", str(ldif)],
-            check=True,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        print(f"slapadd -q loaded {args.aliases} aliases in {time.perf_counter() - began:.1f} s")
-        env = stack.start()
+        env, loaded = slapadd(stack, env, ldif)
+        print(f"slapadd -q loaded {args.aliases} aliases in {loaded:.1f} s")
         return bench(root, env, args.aliases, args.domains, args.runs, profile=args.profile)
-    finally:
-        stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def bench(

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import smtplib
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -30,28 +28,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # bench/queue.py must not shadow stdlib queue
+
+from bench.stacktool import private_stack, setup_django  # noqa: E402
+
 DOMAIN = "bench.test"
 PASSWORD = "Bench-pass-123"
 TARGET = 0.7
 RETRIES: list[str] = []
-
-
-def _setup(root: Path, env: dict[str, str]) -> None:
-    os.environ.update(env)
-    os.environ.update(
-        {
-            "MAILADMIN_IGNORE_STACK_ENV": "1",
-            "MAILADMIN_VAR_DIR": str(root / "var"),
-            "MAILADMIN_TLS": "0",
-            "MAILADMIN_MANIFEST_STATIC": "0",
-            "DJANGO_SETTINGS_MODULE": "mailadmin.settings",
-        }
-    )
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def _message(sender: str, to: str, i: int) -> bytes:
@@ -150,66 +133,55 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    from mailadmin.stack import Stack, StackConfig
-
-    root = Path(tempfile.mkdtemp(prefix="mailadmin-bench-"))
-    root.chmod(0o755)
-    (root / "var" / "static").mkdir(parents=True)
-    stack = Stack(StackConfig(state_dir=root / "stack", ports="auto"))
-    try:
-        env = stack.start()
-        _setup(root, env)
-        from accounts import services
-        from mailadmin.actor import Actor
-        from mailadmin.directory import dit
-        from mailqueue.disclaimers.services import disclaimer_save
-
-        actor = Actor.system("bench")
-        services.domain_create(actor=actor, name=DOMAIN)
-        org = dit.organization_dn(DOMAIN, DOMAIN)
-        for uid in ("sender", "with", "without"):
-            services.user_create(actor=actor, container_dn=org, uid=uid, password=PASSWORD, last_name=uid)
-        disclaimer_save(
-            actor=actor,
-            owner=DOMAIN,
-            text="This message is confidential and meant for its recipients only.",
-            html="<p>This message is <b>confidential</b> and meant for its recipients only.</p>",
-            outbound_only=False,
-        )
-        sender = f"sender@{DOMAIN}"
-        _round(sender, "with", 20, args.clients)  # warm-up: connections, caches, the filter's first lookups
-        results: dict[str, list[float]] = {"with": [], "without": []}
-        for r in range(args.rounds):
-            for mode in ("with", "without"):
-                _set_filter(stack, mode == "with")
-                rate = _round(sender, mode, args.n, args.clients)
-                results[mode].append(rate)
-                print(f"round {r + 1} {mode:<7} filter: {rate:7.1f} msg/s", flush=True)
-        if RETRIES:
-            print(f"{len(RETRIES)} messages needed a second try after a 4xx at RCPT, e.g. {RETRIES[0]}")
-        assert _last_has_disclaimer("with"), "the filtered messages lack the disclaimer"
-        assert not _last_has_disclaimer("without"), "the unfiltered messages carry a disclaimer"
-        # medians: on a shared machine one lucky round would decide a best-of comparison
-        med_with, med_without = statistics.median(results["with"]), statistics.median(results["without"])
-        ratio = med_with / med_without
-        verdict = "meets" if ratio >= TARGET else "MISSES"
-        print(
-            f"n={args.n} clients={args.clients} rounds={args.rounds}: median with {med_with:.1f} msg/s, "
-            f"without {med_without:.1f} msg/s, ratio {ratio:.2f} ({verdict} the >= {TARGET} target)"
-        )
-        return 0
-    except Exception:
-        # Postfix says why it refused (e.g. "Server configuration problem") only in its log
-        log = stack.layout.maillog.read_text(errors="replace").splitlines()
-        bad = [line for line in log if any(w in line for w in ("warning", "error", "fatal"))]
-        bad = [line for line in bad if "check_sasl_access' ignored" not in line]
-        print("\n".join(bad[-20:]))
-        raise
-    finally:
+    with private_stack() as (root, stack, env):
         try:
-            stack.stop()
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+            setup_django(root, env)
+            from accounts import services
+            from mailadmin.actor import Actor
+            from mailadmin.directory import dit
+            from mailqueue.disclaimers.services import disclaimer_save
+
+            actor = Actor.system("bench")
+            services.domain_create(actor=actor, name=DOMAIN)
+            org = dit.organization_dn(DOMAIN, DOMAIN)
+            for uid in ("sender", "with", "without"):
+                services.user_create(actor=actor, container_dn=org, uid=uid, password=PASSWORD, last_name=uid)
+            disclaimer_save(
+                actor=actor,
+                owner=DOMAIN,
+                text="This message is confidential and meant for its recipients only.",
+                html="<p>This message is <b>confidential</b> and meant for its recipients only.</p>",
+                outbound_only=False,
+            )
+            sender = f"sender@{DOMAIN}"
+            _round(sender, "with", 20, args.clients)  # warm-up: connections, caches, first lookups
+            results: dict[str, list[float]] = {"with": [], "without": []}
+            for r in range(args.rounds):
+                for mode in ("with", "without"):
+                    _set_filter(stack, mode == "with")
+                    rate = _round(sender, mode, args.n, args.clients)
+                    results[mode].append(rate)
+                    print(f"round {r + 1} {mode:<7} filter: {rate:7.1f} msg/s", flush=True)
+            if RETRIES:
+                print(f"{len(RETRIES)} messages needed a second try after a 4xx at RCPT, e.g. {RETRIES[0]}")
+            assert _last_has_disclaimer("with"), "the filtered messages lack the disclaimer"
+            assert not _last_has_disclaimer("without"), "the unfiltered messages carry a disclaimer"
+            # medians: on a shared machine one lucky round would decide a best-of comparison
+            med_with, med_without = statistics.median(results["with"]), statistics.median(results["without"])
+            ratio = med_with / med_without
+            verdict = "meets" if ratio >= TARGET else "MISSES"
+            print(
+                f"n={args.n} clients={args.clients} rounds={args.rounds}: median with {med_with:.1f} msg/s, "
+                f"without {med_without:.1f} msg/s, ratio {ratio:.2f} ({verdict} the >= {TARGET} target)"
+            )
+            return 0
+        except Exception:
+            # Postfix says why it refused (e.g. "Server configuration problem") only in its log
+            log = stack.layout.maillog.read_text(errors="replace").splitlines()
+            bad = [line for line in log if any(w in line for w in ("warning", "error", "fatal"))]
+            bad = [line for line in bad if "check_sasl_access' ignored" not in line]
+            print("\n".join(bad[-20:]))
+            raise
 
 
 if __name__ == "__main__":

@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -37,15 +35,12 @@ from typing import Any
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/queue.py must not shadow stdlib queue
 
+from bench.stacktool import percentile, private_stack, setup_django  # noqa: E402
+
 TOP = 100
 ADMIN_UID = "benchadmin"
 ADMIN_PASSWORD = "Bench-admin-pass-1"  # a throwaway stack's account
 CONNECTIONS = 4
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def imap_admin(env: dict[str, str]) -> Any:
@@ -105,15 +100,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=600.0, help="seconds to spend creating")
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()
-    from mailadmin.stack import Stack, StackConfig
-
-    root = Path(tempfile.mkdtemp(prefix="mailadmin-bench-"))
-    root.chmod(0o755)  # the daemons' own users must reach their dirs
-    (root / "var" / "static").mkdir(parents=True)
-    stack = Stack(StackConfig(state_dir=root / "stack", ports="auto"))
-    try:
-        print("starting a private stack ...", flush=True)
-        env = stack.start()
+    with private_stack() as (root, stack, env):
         names = list(interleaved(args.mailboxes, args.folders))
         began = time.monotonic()
         made = create_all(env, names, began + args.budget)
@@ -131,30 +118,6 @@ def main() -> int:
             flush=True,
         )
         return bench(root, env, args.runs)
-    finally:
-        stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def setup_django(root: Path, env: dict[str, str]) -> None:
-    os.environ.update(env)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "mailadmin.settings",
-            "MAILADMIN_IGNORE_STACK_ENV": "1",
-            "MAILADMIN_VAR_DIR": str(root / "var"),
-            "MAILADMIN_TLS": "0",
-            "MAILADMIN_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-            "MAILADMIN_MANIFEST_STATIC": "0",
-            "MAILADMIN_JOBS_EAGER": "1",
-        }
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def bench(root: Path, env: dict[str, str], runs: int) -> int:

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shutil
 import smtplib
 import socket
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 # The repo root instead of bench/ itself: bench/queue.py would shadow the standard library's `queue`.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.accounts_list import percentile, setup_django  # noqa: E402
+from bench.stacktool import percentile, private_stack, setup_django  # noqa: E402
 
 DOMAIN = "policy.test"
 PASSWORD = "Bench-user-pass-1"  # a throwaway stack's account
@@ -40,19 +38,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rcpts", type=int, default=1500)
     args = parser.parse_args()
-    from mailadmin.stack import Stack, StackConfig
-
-    root = Path(tempfile.mkdtemp(prefix="mailadmin-bench-"))
-    root.chmod(0o755)
-    (root / "var" / "static").mkdir(parents=True)
-    stack = Stack(StackConfig(state_dir=root / "stack", ports="auto"))
-    try:
-        print("starting a private stack ...", flush=True)
-        env = stack.start()
+    with private_stack() as (root, stack, env):
         return bench(stack, root, env, args.rules, args.requests, args.rcpts)
-    finally:
-        stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def stats(name: str, values: list[float]) -> tuple[float, float]:

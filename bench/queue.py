@@ -33,13 +33,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import shutil
 import smtplib
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,20 +44,13 @@ from typing import Any
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/queue.py must not shadow stdlib queue
 
+from bench.stacktool import peak_rss_mib, percentile, private_stack, setup_django  # noqa: E402
+
 ADMIN_UID = "benchadmin"
 ADMIN_PASSWORD = "Bench-admin-pass-1"  # a throwaway stack's account
 # The inode part of a long queue id: Postfix's alphabet without vowels, and without "z" (the separator;
 # showq skips a name whose inode part holds one).
 ID_CHARS = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxy"
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def encode(n: int) -> str:
@@ -82,43 +72,8 @@ def main() -> int:
     parser.add_argument("--hold-runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="leave the state dir (and print it)")
     args = parser.parse_args()
-    from mailadmin.stack import Stack, StackConfig
-
-    root = Path(tempfile.mkdtemp(prefix="mailadmin-bench-"))
-    root.chmod(0o755)  # the daemons' own users must reach their dirs
-    (root / "var" / "static").mkdir(parents=True)
-    stack = Stack(StackConfig(state_dir=root / "stack", ports="auto"))
-    try:
-        print("starting a private stack ...", flush=True)
-        env = stack.start()
+    with private_stack(keep=args.keep) as (root, stack, env):
         return bench(root, env, args)
-    finally:
-        stack.stop()
-        if args.keep:
-            print(f"state left in {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-
-
-def setup_django(root: Path, env: dict[str, str]) -> None:
-    os.environ.update(env)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "mailadmin.settings",
-            "MAILADMIN_IGNORE_STACK_ENV": "1",
-            "MAILADMIN_VAR_DIR": str(root / "var"),
-            "MAILADMIN_TLS": "0",
-            "MAILADMIN_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-            "MAILADMIN_MANIFEST_STATIC": "0",
-            "MAILADMIN_JOBS_EAGER": "1",
-        }
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def raw_queue(config: str) -> list[dict[str, Any]]:

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # bench/queue.py must not shadow stdlib queue
+
+from bench.stacktool import private_stack, setup_django, slapadd  # noqa: E402
+
 DOMAIN = "bench.test"
 TARGET = 1.2
 
@@ -50,58 +50,15 @@ def _ldif(base_dn: str, size: int) -> str:
 
 def _one(size: int, n: int) -> dict[str, Any]:
     """Runs in a child: a stack of its own, `size` loaded users, `n` timed creations."""
-    from mailadmin.stack import Stack, StackConfig
-
-    root = Path(tempfile.mkdtemp(prefix="mailadmin-bench-"))
-    root.chmod(0o755)  # the daemons (postfix, cyrus, postgres) run as their own users and must reach it
-    (root / "var" / "static").mkdir(parents=True)
-    stack = Stack(StackConfig(state_dir=root / "stack", ports="auto"))
-    try:
-        env = stack.start()
-        stack.stop()
+    with private_stack(announce=False) as (root, stack, env):
         ldif = root / "load.ldif"
         ldif.write_text(_ldif(env["LDAP_BASE_DN"], size), encoding="utf-8")
-        began = time.perf_counter()
-        subprocess.run(
-            [
-                "/usr/sbin/slapadd",
-                "-q",
-                "-F",
-                str(stack.layout.ldap / "slapd.d"),
-                "-b",
-                env["LDAP_BASE_DN"],
-                "-l",
-                str(ldif),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        load_s = time.perf_counter() - began
-        env = stack.start()
+        env, load_s = slapadd(stack, env, ldif)
         return {"size": size, "load_s": load_s, **_timed(env, root, n)}
-    finally:
-        try:
-            stack.stop()
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def _timed(env: dict[str, str], root: Path, n: int) -> dict[str, Any]:
-    os.environ.update(env)
-    os.environ.update(
-        {
-            "MAILADMIN_IGNORE_STACK_ENV": "1",
-            "MAILADMIN_VAR_DIR": str(root / "var"),
-            "MAILADMIN_TLS": "0",
-            "MAILADMIN_MANIFEST_STATIC": "0",
-            "DJANGO_SETTINGS_MODULE": "mailadmin.settings",
-        }
-    )
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    setup_django(root, env)
 
     from accounts.services.users import user_create
     from mailadmin import directory, imap

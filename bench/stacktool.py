@@ -1,0 +1,95 @@
+"""What the benchmarks share: a private stack in a temp dir, Django pointed at it, an offline LDIF load,
+percentiles and peak RSS. Not a benchmark itself."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailadmin.stack import Stack
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of `values` (pct in 0..100)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextlib.contextmanager
+def private_stack(
+    *, keep: bool = False, announce: bool = True
+) -> Iterator[tuple[Path, Stack, dict[str, str]]]:
+    """(root, stack, env): a stack started in a fresh temp dir (mode 0755: the daemons run as their own users
+    and must reach their dirs), with `root/var/static` for Django. Stopped and removed on the way out (kept
+    and printed with `keep`)."""
+    from mailadmin.stack import Stack, StackConfig
+
+    root = Path(tempfile.mkdtemp(prefix="mailadmin-bench-"))
+    root.chmod(0o755)
+    (root / "var" / "static").mkdir(parents=True)
+    stack = Stack(StackConfig(state_dir=root / "stack", ports="auto"))
+    try:
+        if announce:
+            print("starting a private stack ...", flush=True)
+        env = stack.start()
+        yield root, stack, env
+    finally:
+        try:
+            stack.stop()
+        finally:
+            if keep:
+                print(f"state left in {root}")
+            else:
+                shutil.rmtree(root, ignore_errors=True)
+
+
+def slapadd(stack: Stack, env: dict[str, str], ldif: Path) -> tuple[dict[str, str], float]:
+    """Load `ldif` offline into the stack's own slapd (stopped for it, started again): `slapadd -q` skips the
+    consistency checks that make an online add of 100,000 entries take minutes. The new env and the seconds
+    the load took."""
+    stack.stop()
+    began = time.perf_counter()
+    subprocess.run(
+        ["/usr/sbin/slapadd", "-q", "-F", str(stack.layout.ldap / "slapd.d"), "-b", env["LDAP_BASE_DN"],
+         "-l", str(ldif)],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    )  # fmt: skip
+    loaded = time.perf_counter() - began
+    return stack.start(), loaded
+
+
+def setup_django(root: Path, env: dict[str, str]) -> None:
+    """Point this process's Django at the stack (jobs run in-process) and migrate its database."""
+    os.environ.update(env)
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "mailadmin.settings",
+            "MAILADMIN_IGNORE_STACK_ENV": "1",
+            "MAILADMIN_VAR_DIR": str(root / "var"),
+            "MAILADMIN_TLS": "0",
+            "MAILADMIN_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            "MAILADMIN_MANIFEST_STATIC": "0",
+            "MAILADMIN_JOBS_EAGER": "1",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

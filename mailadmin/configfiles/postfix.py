@@ -1,18 +1,15 @@
-"""Postfix main.cf, master.cf and one `ldap:` table file per map."""
+"""Postfix main.cf and master.cf (the `ldap:` table files: mailadmin/configfiles/postfix_tables.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mailadmin import postfix
 from mailadmin.configfiles import values as v
-from mailadmin.configfiles.files import atomic_write, with_header
+from mailadmin.configfiles.files import with_header
+from mailadmin.configfiles.postfix_tables import table_ref
 
 SOURCE = "mailadmin/configfiles/postfix.py"
 
@@ -21,27 +18,6 @@ SEND_LOCAL_ONLY_CLASS = "mailadmin_send_local_only"
 RECEIVE_LOCAL_ONLY_CLASS = "mailadmin_receive_local_only"
 SEND_LOCAL_ONLY_REPLY = "REJECT 5.7.1 This account may send mail only to local domains"
 RECEIVE_LOCAL_ONLY_REPLY = "REJECT 5.7.1 This recipient accepts mail only from senders in local domains"
-
-
-@dataclass(frozen=True)
-class LdapTable:
-    """One postfix-ldap lookup table (ldap_table(5)). `query_filter` may use %s %u %d, nothing else."""
-
-    name: str
-    server_uri: str
-    bind_dn: str
-    bind_pw: str
-    search_base: str
-    query_filter: str
-    result_attribute: str
-    result_format: str = ""
-    scope: str = "sub"
-    # Only keys of these domains are looked up (ldap_table `domain`): no LDAP query for other domains.
-    domains: Sequence[str] = ()
-    timeout: int = 5
-    # Also in `domain`: tables (TYPE:/path) keyed by domain, e.g. the hosted domains, so the list follows
-    # the directory (system aliases apply to hosted domains only, never to a remote postmaster@).
-    domain_tables: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -156,18 +132,6 @@ class PostfixParams:
     extra: Sequence[tuple[str, str]] = field(default_factory=tuple)
 
 
-def _table_ref(name: str, ref: str) -> str:
-    """`type:/absolute/path`; the type names the lookup table kind, the path its file."""
-    kind, sep, where = ref.partition(":")
-    if not sep or kind not in {"ldap", "hash", "lmdb", "texthash", "inline", "static", "proxy"}:
-        raise v.ConfigValueError(name, "must be TYPE:/path with a known table type", ref)
-    if kind == "proxy":
-        _table_ref(name, where)
-    elif kind not in {"inline", "static"}:
-        v.path(name, where)
-    return v.text(name, ref, forbid=", ")
-
-
 _DURATION = re.compile(r"\d{1,6}[smhdw]?")
 
 
@@ -177,12 +141,12 @@ def render_main_cf(p: PostfixParams) -> str:
     relay = f"[{v.host('relay_host', p.relay_host)}]:{v.port('relay_port', p.relay_port)}"
     lmtp = f"lmtp:inet:{v.host('lmtp_host', p.lmtp_host)}:{v.port('lmtp_port', p.lmtp_port)}"
     mailbox_domain = v.host("mailbox_domain", p.mailbox_domain)
-    domains = [mailbox_domain] + [_table_ref(f"domain_tables[{i}]", t) for i, t in enumerate(p.domain_tables)]
-    aliases = [_table_ref(f"forward_tables[{i}]", t) for i, t in enumerate(p.forward_tables)]
-    aliases += [_table_ref(f"alias_tables[{i}]", t) for i, t in enumerate(p.alias_tables)]
-    aliases += [_table_ref(f"extra_alias_tables[{i}]", t) for i, t in enumerate(p.extra_alias_tables)]
-    aliases += [_table_ref(f"late_alias_tables[{i}]", t) for i, t in enumerate(p.late_alias_tables)]
-    mailboxes = [_table_ref(f"mailbox_tables[{i}]", t) for i, t in enumerate(p.mailbox_tables)]
+    domains = [mailbox_domain] + [table_ref(f"domain_tables[{i}]", t) for i, t in enumerate(p.domain_tables)]
+    aliases = [table_ref(f"forward_tables[{i}]", t) for i, t in enumerate(p.forward_tables)]
+    aliases += [table_ref(f"alias_tables[{i}]", t) for i, t in enumerate(p.alias_tables)]
+    aliases += [table_ref(f"extra_alias_tables[{i}]", t) for i, t in enumerate(p.extra_alias_tables)]
+    aliases += [table_ref(f"late_alias_tables[{i}]", t) for i, t in enumerate(p.late_alias_tables)]
+    mailboxes = [table_ref(f"mailbox_tables[{i}]", t) for i, t in enumerate(p.mailbox_tables)]
     # maillog_file must start with one of these prefixes or `postfix start` exits 1 without a word.
     log_prefix = str(Path(log_file).parent)
     settings: list[tuple[str, str]] = [
@@ -250,11 +214,11 @@ def render_main_cf(p: PostfixParams) -> str:
 
 
 def _alias_domain_refs(p: PostfixParams) -> list[str]:
-    return [_table_ref(f"alias_domain_tables[{i}]", t) for i, t in enumerate(p.alias_domain_tables)]
+    return [table_ref(f"alias_domain_tables[{i}]", t) for i, t in enumerate(p.alias_domain_tables)]
 
 
 def _sender_login_settings(p: PostfixParams) -> list[tuple[str, str]]:
-    tables = [_table_ref(f"sender_login_tables[{i}]", t) for i, t in enumerate(p.sender_login_tables)]
+    tables = [table_ref(f"sender_login_tables[{i}]", t) for i, t in enumerate(p.sender_login_tables)]
     if not tables:
         return []
     if p.sasl_config_dir is None:
@@ -274,15 +238,15 @@ def _local_only_settings(lo: LocalOnly | None, mailbox_domain: str) -> list[tupl
     if lo is None:
         return []
     local = [
-        _table_ref(f"local_only.local_domain_tables[{i}]", t) for i, t in enumerate(lo.local_domain_tables)
+        table_ref(f"local_only.local_domain_tables[{i}]", t) for i, t in enumerate(lo.local_domain_tables)
     ]
     if not local:
         raise v.ConfigValueError("local_only.local_domain_tables", "must name at least one table", "")
-    login = [_table_ref(f"local_only.send_login_tables[{i}]", t) for i, t in enumerate(lo.send_login_tables)]
+    login = [table_ref(f"local_only.send_login_tables[{i}]", t) for i, t in enumerate(lo.send_login_tables)]
     sender = [
-        _table_ref(f"local_only.send_sender_tables[{i}]", t) for i, t in enumerate(lo.send_sender_tables)
+        table_ref(f"local_only.send_sender_tables[{i}]", t) for i, t in enumerate(lo.send_sender_tables)
     ]
-    receive = [_table_ref(f"local_only.receive_tables[{i}]", t) for i, t in enumerate(lo.receive_tables)]
+    receive = [table_ref(f"local_only.receive_tables[{i}]", t) for i, t in enumerate(lo.receive_tables)]
     if not (login or sender or receive):
         raise v.ConfigValueError("local_only", "needs at least one send or receive table", "")
     # the delivery domain (uid@mailbox_domain) is local too
@@ -313,9 +277,9 @@ def _with_alias_senders(
     if a is None:
         return settings
     name = "alias_senders"
-    restricted = [_table_ref(f"{name}.restricted_tables[{i}]", t) for i, t in enumerate(a.restricted_tables)]
-    closed = [_table_ref(f"{name}.closed_tables[{i}]", t) for i, t in enumerate(a.closed_tables)]
-    local = [_table_ref(f"{name}.local_domain_tables[{i}]", t) for i, t in enumerate(a.local_domain_tables)]
+    restricted = [table_ref(f"{name}.restricted_tables[{i}]", t) for i, t in enumerate(a.restricted_tables)]
+    closed = [table_ref(f"{name}.closed_tables[{i}]", t) for i, t in enumerate(a.closed_tables)]
+    local = [table_ref(f"{name}.local_domain_tables[{i}]", t) for i, t in enumerate(a.local_domain_tables)]
     if not (restricted and closed and local and a.policy_argv):
         raise v.ConfigValueError(name, "needs restricted, closed and local-domain tables and a policy", "")
     hosted = [f"inline:{{{mailbox_domain}=OK}}", *local]
@@ -544,79 +508,3 @@ def render_master_cf(p: PostfixParams) -> str:
     if p.content_filter is not None:
         out.extend(_content_filter_services(p.content_filter, v.word("syslog_name", p.syslog_name)))
     return with_header("".join(out), source=SOURCE)
-
-
-def render_ldap_table(t: LdapTable) -> str:
-    """The file holds bind_pw: write it mode 0640 root:postfix (the lookups run as user postfix)."""
-    v.word("name", t.name)
-    lines = [
-        ("server_host", v.text(f"{t.name}.server_uri", t.server_uri, forbid=" ,")),
-        ("version", "3"),
-        ("bind", "yes"),
-        ("bind_dn", v.dn(f"{t.name}.bind_dn", t.bind_dn)),
-        ("bind_pw", v.secret(f"{t.name}.bind_pw", t.bind_pw, forbid="%")),
-        ("search_base", v.dn(f"{t.name}.search_base", t.search_base)),
-        ("scope", v.choice(f"{t.name}.scope", t.scope, ("sub", "one", "base"))),
-        ("query_filter", _filter(f"{t.name}.query_filter", t.query_filter)),
-        # one attribute, or several separated by commas ("mailForward,uid")
-        ("result_attribute", ", ".join(v.words(f"{t.name}.result_attribute", t.result_attribute.split(",")))),
-        ("timeout", str(v.integer(f"{t.name}.timeout", t.timeout, minimum=1, maximum=300))),
-    ]
-    if t.result_format:
-        lines.append(("result_format", _filter(f"{t.name}.result_format", t.result_format)))
-    if t.domains or t.domain_tables:
-        names = [v.host(f"{t.name}.domains[{i}]", d) for i, d in enumerate(t.domains)]
-        names += [_table_ref(f"{t.name}.domain_tables[{i}]", d) for i, d in enumerate(t.domain_tables)]
-        lines.append(("domain", ", ".join(names)))
-    if not t.server_uri.startswith(("ldap://", "ldapi://", "ldaps://")):
-        raise v.ConfigValueError(
-            f"{t.name}.server_uri", "must be an ldap://, ldaps:// or ldapi:// URI", t.server_uri
-        )
-    body = "".join(f"{key} = {value}\n" for key, value in lines)
-    return with_header(body, source=SOURCE)
-
-
-def _filter(name: str, value: str) -> str:
-    """ldap_table expands %s %u %d %S %U %D %[1-9] and %%; any other %-sequence is a mistake."""
-    checked = v.text(name, value)
-    i = 0
-    while i < len(checked):
-        if checked[i] == "%":
-            nxt = checked[i + 1 : i + 2]
-            if nxt not in set("sudSUD123456789%"):
-                raise v.ConfigValueError(name, f"unknown expansion %{nxt}", value)
-            i += 2
-            continue
-        i += 1
-    return checked
-
-
-def install_ldap_table(table: LdapTable, target: Path, *, config_dir: Path, group: str = "postfix") -> Path:
-    """Render `table`, prove it with `postmap -q` from a staging file beside `target`, then rename it over
-    `target`. On any refusal the old table stays and no staging file is left behind.
-
-    The probe looks up a key that cannot exist: a bind or filter error makes postmap complain (PostfixError),
-    and an answer means the filter matches everything, which would be worse than an error.
-    """
-    text = render_ldap_table(table)  # ConfigValueError before anything is written
-    staging = target.with_name(f".{target.name}.new")
-    atomic_write(staging, text, mode=0o640, group=group, backdate=3)
-    try:
-        probe_domain = table.domains[0] if table.domains else "mailadmin.invalid"
-        key = f"mailadmin-probe-{secrets.token_hex(4)}@{probe_domain}"
-        answer = postfix.postmap_query(key, f"ldap:{staging}", config_dir)
-        if answer is not None:
-            raise postfix.PostfixError(
-                f"table {table.name}: the probe key {key} found {answer!r}; the filter matches too much"
-            )
-        os.replace(staging, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            staging.unlink()
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)  # the rename survives a crash
-    finally:
-        os.close(dir_fd)
-    return target

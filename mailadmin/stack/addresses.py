@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailadmin.configfiles.postfix import LdapTable
+from mailadmin.configfiles.postfix_tables import LdapTable
 
 ENABLED_ACCOUNT = "(objectClass=mailAccount)(!(mailEnabled=FALSE))"
 _ADDRESS = "(|(mail=%s)(mailAlias=%s))"

@@ -15,12 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mailadmin.configfiles.postfix import (
-    ALIAS_LOCAL_SENDERS_CLASS,
-    ALIAS_SAME_DOMAIN_CLASS,
-    AliasSenders,
-    LdapTable,
-)
+from mailadmin.configfiles.postfix import ALIAS_LOCAL_SENDERS_CLASS, ALIAS_SAME_DOMAIN_CLASS, AliasSenders
+from mailadmin.configfiles.postfix_tables import LdapTable
 
 ALIAS_MAP_TABLES = ("ali-members",)
 _ALIAS = "(objectClass=mailAliasEntry)(mail=%u@%d)"

@@ -22,14 +22,13 @@ from mailadmin.configfiles.postfix import (
     RECEIVE_LOCAL_ONLY_CLASS,
     SEND_LOCAL_ONLY_CLASS,
     ContentFilter,
-    LdapTable,
     LocalOnly,
     PostfixParams,
     RelayPolicy,
-    install_ldap_table,
     render_main_cf,
     render_master_cf,
 )
+from mailadmin.configfiles.postfix_tables import LdapTable, install_ldap_table
 from mailadmin.configfiles.saslauthd import render_sasl_app_conf
 from mailadmin.stack.addresses import (
     ADDRESS_ALIAS_DOMAINS_TABLE,

@@ -24,7 +24,7 @@ from accounts.services.containers import domain_create
 from accounts.services.users import user_create
 from mailadmin import directory, postfix
 from mailadmin.actor import Actor
-from mailadmin.configfiles.postfix import LdapTable, install_ldap_table
+from mailadmin.configfiles.postfix_tables import LdapTable, install_ldap_table
 from mailadmin.directory import dit
 
 pytestmark = pytest.mark.django_db

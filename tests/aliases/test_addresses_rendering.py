@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mailadmin.configfiles import values as v
-from mailadmin.configfiles.postfix import LdapTable, PostfixParams, render_ldap_table, render_main_cf
+from mailadmin.configfiles.postfix import PostfixParams, render_main_cf
+from mailadmin.configfiles.postfix_tables import LdapTable, render_ldap_table
 from mailadmin.stack.addresses import address_tables
 
 COMMON = {

@@ -17,14 +17,12 @@ from mailadmin.configfiles.postfix import (
     RECEIVE_LOCAL_ONLY_CLASS,
     SEND_LOCAL_ONLY_CLASS,
     SUBMISSION_RECIPIENTS,
-    LdapTable,
     LocalOnly,
     PostfixParams,
-    install_ldap_table,
-    render_ldap_table,
     render_main_cf,
     render_master_cf,
 )
+from mailadmin.configfiles.postfix_tables import LdapTable, install_ldap_table, render_ldap_table
 
 HOSTILE = "x\nmydestination = evil"
 TABLES = (

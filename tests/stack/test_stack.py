@@ -25,7 +25,8 @@ import pytest
 from mailadmin import postfix
 from mailadmin.configfiles import ConfigValueError, atomic_write, is_hand_edited
 from mailadmin.configfiles.cyrus import CyrusParams, render_imapd_conf
-from mailadmin.configfiles.postfix import LdapTable, PostfixParams, render_ldap_table, render_main_cf
+from mailadmin.configfiles.postfix import PostfixParams, render_main_cf
+from mailadmin.configfiles.postfix_tables import LdapTable, render_ldap_table
 from mailadmin.configfiles.saslauthd import SaslauthdParams, render_saslauthd_conf
 from mailadmin.configfiles.slapd import SlapdParams, render_config_ldif
 from mailadmin.cyrus import conf_lint

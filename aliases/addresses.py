@@ -15,6 +15,7 @@ from django.conf import settings
 
 from accounts.services.common import audited, get_account
 from accounts.services.users import preflight_unique
+from aliases import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import (
@@ -148,7 +149,8 @@ def check_local_target(address: str, field: str) -> None:
 
 def user_set_addresses(*, actor: Actor, dn: str, addresses: Iterable[str]) -> list[str]:
     """Replace the extra addresses (`mailAlias`) of an account; each must be in the account's domain and
-    free (not an address of another account or alias). Returns the new list."""
+    free (not an address of another account or alias). A removed address also leaves every alias's members
+    (aliases/membership.py). Returns the new list."""
     entry = get_account(dn, "mailAlias")
     if not entry.has_object_class("mailAccount"):
         raise InvalidName("Console administrators in ou=admins have no address.", "addresses")
@@ -165,9 +167,21 @@ def user_set_addresses(*, actor: Actor, dn: str, addresses: Iterable[str]) -> li
             preflight_unique("", address, exclude_dn=dn)
     if wanted == current:
         return wanted
+    aliases = membership.plan_remove([a for a in current if a not in wanted], holder_dn=dn)
     change = directory.replace("mailAlias", wanted or None)
     after: dict[str, Any] = {"mailAlias": wanted, "before": {"mailAlias": current}}
-    audited(actor, "user_set_addresses", dn, after, lambda: directory.modify(dn, [change]))
+    if aliases:
+        after["aliases"] = [a.label for a in aliases]
+
+    def work() -> None:
+        directory.modify(dn, [change])
+        try:
+            membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
+        except Exception:
+            directory.modify(dn, [directory.replace("mailAlias", current or None)])
+            raise
+
+    audited(actor, "user_set_addresses", dn, after, work)
     return wanted
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from accounts.services.common import MAX_PERSON_NAME, Undo, audited, get_mail_container
 from accounts.services.containers import check_description, check_phone
 from accounts.services.tree import get_kind
+from aliases import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import (
@@ -166,6 +167,8 @@ def contact_update(
     parent = dit.parent_dn(dn)
     old_full = " ".join(filter(None, [entry.first("givenName"), entry.first("sn")]))
     new_rdn = _free_rdn(parent, full, keep=dn) if full != old_full else None
+    # Aliases listing the old address list the new one instead (aliases/membership.py).
+    aliases = membership.plan_rename(entry.first("mail"), fields["mail"], holder_dn=dn)
     undo = Undo("contact_update", dn)
     result = [dn]
 
@@ -176,6 +179,8 @@ def contact_update(
                 "attributes",
                 lambda: directory.modify(dn, [directory.replace(n, v) for n, v in before.items()]),
             )
+            membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
+            undo.push("aliases", lambda: membership.members_restore(aliases))
             if new_rdn and not dit.same_dn(f"{new_rdn},{parent}", dn):
                 result[0] = directory.rename(dn, new_rdn)
         except Exception:
@@ -186,12 +191,20 @@ def contact_update(
     return result[0]
 
 
-def contact_delete(*, actor: Actor, dn: str) -> None:
+def contact_delete(*, actor: Actor, dn: str) -> list[membership.MemberChange]:
+    """Delete a contact; its address leaves every alias's members unless another entry still has it
+    (aliases/membership.py). Returns the aliases changed."""
     entry = get_contact(dn)
-    audited(
-        actor,
-        "contact_delete",
-        dn,
-        {"cn": entry.first("cn"), "mail": entry.first("mail")},
-        lambda: directory.delete(dn),
-    )
+    aliases = membership.plan_remove(entry.values("mail"), holder_dn=dn)
+
+    def work() -> None:
+        membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
+        try:
+            directory.delete(dn)
+        except Exception:
+            membership.members_restore(aliases)
+            raise
+
+    after = {"cn": entry.first("cn"), "mail": entry.first("mail"), "aliases": [a.label for a in aliases]}
+    audited(actor, "contact_delete", dn, after, work)
+    return aliases

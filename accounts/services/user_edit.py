@@ -17,6 +17,7 @@ from accounts.services.person import (
     common_name,
 )
 from accounts.services.users import check_mail_in_domain, preflight_unique
+from aliases import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import InvalidName, dit
@@ -79,5 +80,20 @@ def user_update(
     before: dict[str, Any] = {attr: entry.get(attr) for attr in changed}
     after: dict[str, Any] = {attr: wanted[attr] or None for attr in changed}
     changes = [directory.replace(attr, wanted[attr] or None) for attr in changed]
-    audited(actor, "user_update", dn, {**after, "before": before}, lambda: directory.modify(dn, changes))
+    # Aliases listing the old primary address list the new one instead (aliases/membership.py).
+    aliases: list[membership.MemberChange] = []
+    if "mail" in changed:
+        aliases = membership.plan_rename(entry.first("mail"), wanted["mail"], holder_dn=dn)
+    if aliases:
+        after["aliases"] = [a.label for a in aliases]
+
+    def work() -> None:
+        directory.modify(dn, changes)
+        try:
+            membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
+        except Exception:
+            directory.modify(dn, [directory.replace(attr, entry.get(attr) or None) for attr in changed])
+            raise
+
+    audited(actor, "user_update", dn, {**after, "before": before}, work)
     return changed

@@ -22,6 +22,7 @@ from accounts.services.common import (
 from accounts.services.folders import check_language, create_standard_folders
 from accounts.services.journal import Journal
 from accounts.services.person import check_names, check_person, check_resource_kind, common_name
+from aliases import membership
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
 from mailadmin.directory import (
@@ -265,28 +266,44 @@ def user_set_password(*, actor: Actor, dn: str, password: str, must_change: bool
     audited(actor, "user_set_password", dn, {"must_change": must_change}, work)
 
 
-def user_delete(*, actor: Actor, dn: str, delete_mailbox: bool = False) -> None:
-    """Delete an account (refint removes it from roles and groups) and, if asked, its mailbox.
+def user_delete(*, actor: Actor, dn: str, delete_mailbox: bool = False) -> list[membership.MemberChange]:
+    """Delete an account (refint removes it from roles and groups) and, if asked, its mailbox. Its addresses
+    leave every alias's members (aliases/membership.py); returns the aliases changed.
 
-    The entry goes first: from that moment the user can neither log in nor receive mail. A mailbox that is
-    kept blocks re-using the login name until it is deleted (a new account must never inherit old mail).
-    Neither step can be undone, so a failure of the second leaves the journal row failed, naming it.
+    The aliases change first (undone if the entry cannot be deleted), then the entry goes: from that moment
+    the user can neither log in nor receive mail. A mailbox that is kept blocks re-using the login name
+    until it is deleted (a new account must never inherit old mail). Neither of these two can be undone,
+    so a failure of the mailbox step leaves the journal row failed, naming it.
     """
-    entry = get_account(dn)
+    entry = get_account(dn, "mailAlias")
     uid = entry.first("uid")
     mailbox = delete_mailbox and entry.has_object_class("mailAccount")
+    addresses = [*entry.values("mail"), *entry.values("mailAlias")]
+    aliases = membership.plan_remove(addresses, holder_dn=dn) if entry.has_object_class("mailAccount") else []
+    steps = ["aliases"] if aliases else []
+    steps += ["entry", "mailbox"] if mailbox else ["entry"]
 
     def delete_the_mailbox() -> None:
         with contextlib.suppress(imap.MailboxNotFound):  # nothing to delete is what was wanted
             imap.mailbox_delete(uid)
 
     def work() -> None:
-        with Journal.begin(actor, "user_delete", dn, ["entry", "mailbox"] if mailbox else ["entry"]) as j:
+        with Journal.begin(actor, "user_delete", dn, steps) as j:
+            if aliases:
+                j.step(
+                    "aliases",
+                    lambda: membership.members_apply(actor=actor, changes=aliases, holder_dn=dn),
+                    undo=lambda: membership.members_restore(aliases),
+                )
             j.step("entry", lambda: directory.delete(dn))
             if mailbox:
                 j.step("mailbox", delete_the_mailbox)
 
-    audited(actor, "user_delete", dn, {"uid": uid, "mailbox_deleted": delete_mailbox}, work)
+    after: dict[str, Any] = {"uid": uid, "mailbox_deleted": delete_mailbox}
+    if aliases:
+        after["aliases"] = [a.label for a in aliases]
+    audited(actor, "user_delete", dn, after, work)
+    return aliases
 
 
 def _set_flag(actor: Actor, action: str, dn: str, attr: str, value: bool | None) -> None:

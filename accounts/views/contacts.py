@@ -20,6 +20,7 @@ from accounts.services.common import get_mail_container
 from accounts.services.contacts import contact_create, contact_delete, contact_update, get_contact
 from accounts.views.browser import browser_url, url_for
 from accounts.views.container_forms import ContactForm, add_service_error
+from aliases import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, DirectoryNotFound, InvalidName, dit
@@ -156,16 +157,32 @@ def contact_delete_view(request: HttpRequest) -> HttpResponse:
     name = dit.rdn_value(entry.dn)
     if request.method == "POST":
         try:
-            contact_delete(actor=actor, dn=entry.dn)
-        except DirectoryError as exc:
+            changed = contact_delete(actor=actor, dn=entry.dn)
+        except (DirectoryError, InvalidName) as exc:
             messages.error(request, str(exc))
             return redirect(contact_url(entry.dn))
         messages.success(request, _("Contact %(name)s deleted.") % {"name": name})
+        if changed:
+            messages.info(request, membership.also_removed(actor, changed))
         return redirect(browser_url(dit.parent_dn(entry.dn)))
+    # The aliases listing its address lose it with it (aliases/membership.py); the page names them.
+    aliases_note = refusal = ""
+    try:
+        aliases_note = membership.also_removed(
+            actor, membership.plan_remove(entry.values("mail"), holder_dn=entry.dn)
+        )
+    except InvalidName as exc:
+        refusal = str(exc)
     return render(
         request,
         "accounts/contact_delete.html",
-        {"entry": entry, "name": name, "cancel": contact_url(entry.dn)},
+        {
+            "entry": entry,
+            "name": name,
+            "cancel": contact_url(entry.dn),
+            "aliases_note": aliases_note,
+            "refusal": refusal,
+        },
     )
 
 

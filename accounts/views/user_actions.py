@@ -29,6 +29,7 @@ from accounts.views.user_common import (
     mailbox_state,
 )
 from accounts.views.user_forms import DeleteForm, QuotaForm, UserEditForm, add_service_error
+from aliases import membership
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit
@@ -194,14 +195,24 @@ def user_delete(request: HttpRequest) -> HttpResponse:
             summary = None
         except imap.ImapError as exc:
             problem = str(exc)
+    # The aliases listing its addresses lose them with it (aliases/membership.py); the page names them.
+    aliases_note = refusal = ""
+    if mail_account:
+        try:
+            addresses = [*entry.values("mail"), *entry.values("mailAlias")]
+            aliases_note = membership.also_removed(actor, membership.plan_remove(addresses, holder_dn=dn))
+        except InvalidName as exc:
+            refusal = str(exc)
     form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         delete_mailbox = bool(form.cleaned_data["delete_mailbox"]) and summary is not None
         try:
-            user_services.user_delete(actor=actor, dn=dn, delete_mailbox=delete_mailbox)
-        except (DirectoryError, imap.ImapError) as exc:
+            changed = user_services.user_delete(actor=actor, dn=dn, delete_mailbox=delete_mailbox)
+        except (DirectoryError, imap.ImapError, InvalidName) as exc:
             form.add_error(None, str(exc))
         else:
+            if changed:
+                messages.info(request, membership.also_removed(actor, changed))
             if delete_mailbox:
                 messages.success(request, _("%(uid)s and their mailbox have been deleted.") % {"uid": uid})
             elif summary is not None:
@@ -224,5 +235,7 @@ def user_delete(request: HttpRequest) -> HttpResponse:
         "size_mb": f"{summary.size_bytes / 1_000_000:.1f}" if summary else "",
         "problem": problem,
         "mail_account": mail_account,
+        "aliases_note": aliases_note,
+        "refusal": refusal,
     }
     return render(request, "accounts/user_delete.html", context)

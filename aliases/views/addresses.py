@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.views.user_common import account_or_404, dn_param, kind_of
 from aliases import addresses as services
+from aliases import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, check_domain, dit
@@ -102,14 +103,19 @@ def user_addresses(request: HttpRequest) -> HttpResponse:
     actor, dn, entry = _account(request, self_service=False)
     form = AddressesForm(request.POST or None, initial={"addresses": "\n".join(entry.values("mailAlias"))})
     if request.method == "POST" and form.is_valid():
+        # the aliases that list an address about to go, for the result message (aliases/membership.py)
+        listing = membership.aliases_with_member(*entry.values("mailAlias"))
         try:
-            services.user_set_addresses(
+            kept = services.user_set_addresses(
                 actor=actor, dn=dn, addresses=services.split_addresses(form.cleaned_data["addresses"])
             )
         except (InvalidName, DirectoryError) as exc:
             _show_error(form, exc)
         else:
             messages.success(request, _("The addresses of %(uid)s are saved.") % {"uid": entry.first("uid")})
+            left = [c for c in listing if any(m.lower() not in kept for m in c.removed)]
+            if left:
+                messages.info(request, membership.also_removed(actor, left))
             return redirect(_user_url(dn))
     context = {"form": form, "entry": entry, "dn": dn, "domain": dit.domain_of(dn)}
     return render(request, "aliases/addresses_user.html", context)

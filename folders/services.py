@@ -5,10 +5,10 @@ session to Cyrus is opened, do the change through `mailadmin.imap`, and write an
 Reads (selectors) are at the bottom.
 
 Hosted companies (SCX-01): a domain's public folders live below a root folder named after the domain
-(`a.test/Projects`). The root grants the domain's Cyrus group (`group:<domain DN>`, every account of the
-domain; docs/decisions/0007-cyrus-groups.md) lookup+read+seen and nobody else anything; sub-folders inherit
-that at creation. `anyone` is refused on a domain's folders, so users of other domains never see them.
-Global top-level folders grant `anyone` lookup+read+seen.
+(`a.test/Projects`). The root grants the domain's Cyrus group (`group:<domain's entryUUID>`, every account of
+the domain; docs/decisions/0007-cyrus-groups.md, folders/groups.py) lookup+read+seen and nobody else anything;
+sub-folders inherit that at creation. `anyone` is refused on a domain's folders, so users of other domains
+never see them. Global top-level folders grant `anyone` lookup+read+seen.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 
 from django.conf import settings
 
-from mailadmin import directory, imap
+from folders.groups import domain_group, groups_named
+from mailadmin import imap
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audit_record
 from mailadmin.directory import InvalidName, dit
@@ -37,7 +38,6 @@ from mailadmin.imap_names import (
     check_public_path,
     check_rights_word,
     check_segment,
-    group_identifier,
 )
 
 PAGE_SIZE = 50
@@ -55,24 +55,6 @@ def folder_domain(path: str) -> str | None:
     """The hosted domain a public folder belongs to, or None for a global one."""
     first = path.split(SEPARATOR, 1)[0]
     return first if "." in first else None
-
-
-def domain_group(domain: str) -> str:
-    """The Cyrus group of every account in `domain`: `group:` + the domain entry's DN as slapd spells it."""
-    entry = directory.get_entry(dit.domain_dn(domain), ["entryDN"])
-    if entry is None:
-        raise InvalidName(f"There is no domain {domain}.", "domain")
-    return group_identifier(entry.get("entryDN") or entry.dn)
-
-
-def container_group(dn: str) -> str:
-    """The Cyrus group of a domain, organization or group container given by DN (for the permissions form)."""
-    if not dn or len(dn) > 1024 or not directory.valid_dn(dn) or dit.domain_of(dn) is None:
-        raise InvalidName("Give the DN of a domain, organization or group.", "group")
-    entry = directory.get_entry(dn, ["objectClass", "entryDN"])
-    if entry is None or not (entry.has_object_class("mailDomain") or entry.has_object_class("mailContainer")):
-        raise InvalidName("There is no domain, organization or group with that DN.", "group")
-    return group_identifier(entry.get("entryDN") or entry.dn)
 
 
 def _mailbox_of(f: imap.Folders, folder: str, owner: Owner | None) -> str:
@@ -144,7 +126,11 @@ def folder_create(*, actor: Actor, parent: str, name: str, folder_type: str) -> 
                 # elsewhere and renamed into place, so Cyrus's own inheritance does not apply to it).
                 if f.get(parent) is None:
                     raise imap.MailboxNotFound(f"There is no folder {parent}.")
-                acl = [(e.who, e.rights) for e in f.acl(parent) if e.who != str(settings.CYRUS_ADMIN)]
+                # Entries for deleted groups and for groups in the earlier `group:<DN>` form are not copied:
+                # Cyrus would refuse them ("Invalid identifier").
+                inherited = [e for e in f.acl(parent) if e.who != str(settings.CYRUS_ADMIN)]
+                groups = groups_named(e.who for e in inherited)
+                acl = [(e.who, e.rights) for e in inherited if not e.is_group or groups[e.who].dn is not None]
             else:
                 acl = [("anyone", DEFAULT_PUBLIC_RIGHTS)]
             f.create(full, folder_type=folder_type, acl=acl)
@@ -202,7 +188,7 @@ def _check_who(folder: str, who: str, owner: Owner | None) -> str:
 
 
 def folder_acl_set(*, actor: Actor, folder: str, who: str, rights: str, owner: Owner | None = None) -> None:
-    """Give `who` (a login name, anyone, or group:<container DN>) exactly `rights` on a folder (FLD-04)."""
+    """Give `who` (a login name, anyone, or `group:<container's entryUUID>`) exactly `rights` (FLD-04)."""
     if owner is not None:
         _check_user_folder(folder)
     else:
@@ -227,7 +213,8 @@ def folder_acl_remove(*, actor: Actor, folder: str, who: str, owner: Owner | Non
         _check_user_folder(folder)
     else:
         check_public_path(folder)
-    checked_who = check_acl_identifier(who)
+    # A deleted container's entry and one in the earlier `group:<DN>` form can still be removed.
+    checked_who = check_acl_identifier(who, allow_dn_group=True)
     if checked_who == str(settings.CYRUS_ADMIN):
         raise InvalidName("The console's own access to mailboxes cannot be changed here.", "who")
 

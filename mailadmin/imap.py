@@ -468,7 +468,7 @@ class Folders:
         try:
             for who, rights in checked:
                 self.set_acl(name, who, rights)
-        except ImapError:
+        except (ImapError, InvalidName):  # InvalidName: Cyrus did not know an identifier
             self.admin._delete_quietly(name)  # noqa: SLF001
             raise
 
@@ -528,8 +528,9 @@ class Folders:
 
     def set_acl(self, mailbox: str, who: str, rights: str) -> None:
         """SETACL with the identifier quoted by us (imapclient would send it as it is); "" removes it."""
-        ident = _quoted_id(check_acl_identifier(who))
         letters = check_rights_word(rights)
+        # An entry for a group in the earlier `group:<DN>` form can still be removed, never given.
+        ident = _quoted_id(check_acl_identifier(who, allow_dn_group=not letters))
         command = b"SETACL" if letters else b"DELETEACL"
         args = [_quoted(mailbox), ident] + ([letters.encode("ascii")] if letters else [])
         try:
@@ -564,6 +565,10 @@ class Folders:
                 PublicFolder(relative, row.has_children, row.selectable, *counts.get(row.name, (None, None)))
             )
         return sorted(out, key=lambda r: (r.name != "INBOX", r.name.casefold()))
+
+    def all_names(self) -> list[str]:
+        """Every mailbox the admin sees, public and users' (whole-server sweeps, e.g. folders/upgrade.py)."""
+        return [_text(name) for _flags, _sep, name in self.client.list_folders("", "*")]
 
     def user_mailbox(self, uid: str, folder: str) -> str:
         """The admin's name of a user's folder ("INBOX" is the mailbox itself), every level checked."""

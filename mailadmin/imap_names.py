@@ -153,8 +153,11 @@ RIGHT_SETS: dict[str, str] = {
     "all": "lrswipkxtea",
 }
 DEFAULT_PUBLIC_RIGHTS = "lrs"  # anyone on a global public folder; the domain's group on a domain's (SCX-01)
-# `group:` + the DN of a domain, organization or group container in lower case (ptloader's spelling).
+# `group:` + the entryUUID of a domain, organization or group container (docs/decisions/0007): slapd writes
+# it in lower-case hex and keeps it across renames and moves, so ACL entries outlive a new name or place.
 GROUP_PREFIX = "group:"
+_GROUP_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# The earlier form, `group:<container DN in lower case>`: still shown and removable, never written.
 _GROUP_DN_RE = re.compile(r"[a-z0-9 ._@'&()!?:/-]+")
 MAX_GROUP_ID = 400
 
@@ -203,17 +206,27 @@ def rights_in_words(rights: str) -> list[str]:
     return [RIGHT_WORDS[ch] for ch in RIGHT_ORDER if ch in rights]
 
 
-def group_identifier(dn: str) -> str:
-    """`group:<dn>` as ptloader names the groups of an account (ASCII lower case of the entryDN)."""
-    lowered = "".join(ch.lower() if "A" <= ch <= "Z" else ch for ch in dn)
+def group_identifier(entry_uuid: str) -> str:
+    """`group:<entryUUID>` as ptloader names a container's group (ASCII lower case, as ptloader lowers it)."""
+    lowered = "".join(ch.lower() if "A" <= ch <= "Z" else ch for ch in entry_uuid)
     return check_acl_identifier(GROUP_PREFIX + lowered, allow_anyone=False)
 
 
-def check_acl_identifier(who: str, *, allow_anyone: bool = True) -> str:
-    """Who an ACL entry is for: a login name, `anyone`, or a group (`group:<container DN>`).
+def group_uuid(who: str) -> str | None:
+    """The container entryUUID a `group:<uuid>` identifier names; None for users, anyone and old DN groups."""
+    if isinstance(who, str) and who.startswith(GROUP_PREFIX):
+        rest = who[len(GROUP_PREFIX) :]
+        if _GROUP_UUID_RE.fullmatch(rest):
+            return rest
+    return None
 
-    A group DN may hold spaces (group names do), so it is sent as an IMAP quoted string; quotes,
-    backslashes, line breaks and anything outside ASCII are refused here, before a command is built.
+
+def check_acl_identifier(who: str, *, allow_anyone: bool = True, allow_dn_group: bool = False) -> str:
+    """Who an ACL entry is for: a login name, `anyone`, or a group (`group:<container entryUUID>`).
+
+    `allow_dn_group` also takes the earlier `group:<container DN>` form, so such entries can be removed; a DN
+    may hold spaces, so identifiers go out as IMAP quoted strings: quotes, backslashes, line breaks and
+    anything outside ASCII are refused here, before a command is built.
     """
     if not isinstance(who, str):
         raise InvalidName("Not a valid user or group for a permission.", "who")
@@ -222,9 +235,12 @@ def check_acl_identifier(who: str, *, allow_anyone: bool = True) -> str:
             raise InvalidName("'anyone' is not allowed here.", "who")
         return who
     if who.startswith(GROUP_PREFIX):
+        if group_uuid(who) is not None:
+            return who
         dn = who[len(GROUP_PREFIX) :]
         if (
-            len(who) > MAX_GROUP_ID
+            not allow_dn_group
+            or len(who) > MAX_GROUP_ID
             or not _GROUP_DN_RE.fullmatch(dn.replace("=", "a").replace(",", "a"))
             or dn != dn.strip()
             or "=" not in dn

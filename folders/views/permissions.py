@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from folders.forms import PermissionForm, add_service_error
+from folders.groups import acl_rows, container_group
 from folders.services import (
     Owner,
-    container_group,
     folder_acl_remove,
     folder_acl_set,
     folder_domain,
@@ -26,7 +26,7 @@ from folders.services import (
 )
 from folders.views.common import actor_of, owner_param, public_folder_param, user_folder_param
 from mailadmin.directory import InvalidName
-from mailadmin.imap_names import GROUP_PREFIX, ImapError, check_acl_identifier
+from mailadmin.imap_names import ImapError, check_acl_identifier
 from mailadmin.permissions import Level, guard
 
 
@@ -38,7 +38,8 @@ def permissions_url(folder: str, owner: Owner | None) -> str:
 def _remove(request: HttpRequest, folder: str, owner: Owner | None) -> None:
     who = request.POST.get("remove", "")
     try:
-        folder_acl_remove(actor=actor_of(request), folder=folder, who=check_acl_identifier(who), owner=owner)
+        checked = check_acl_identifier(who, allow_dn_group=True)  # a deleted group's entry can go too
+        folder_acl_remove(actor=actor_of(request), folder=folder, who=checked, owner=owner)
     except (InvalidName, ImapError) as exc:
         messages.error(request, str(exc))
     else:
@@ -79,13 +80,15 @@ def permissions(request: HttpRequest) -> HttpResponse:
     else:
         if info is None:
             raise Http404("No such folder.")
+    # Groups are named by entryUUID in Cyrus: shown by their place in the tree (one LDAP search per page).
+    rows = acl_rows(info.acl) if info else []
     context = {
         "folder": folder,
         "owner": owner,
         "info": info,
+        "rows": rows,
         "form": form,
         "domain": None if owner else folder_domain(folder),
-        "group_prefix": GROUP_PREFIX,
     }
     return render(request, "folders/permissions.html", context)
 

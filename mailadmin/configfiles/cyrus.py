@@ -21,12 +21,13 @@ GROUP_CLASSES = "(|(objectClass=mailDomain)(objectClass=mailContainer))"
 
 @dataclass(frozen=True)
 class PtsLdap:
-    """Cyrus's own group lookup (ptloader, pts_module ldap): `group:<container DN>` identifiers in ACLs.
+    """Cyrus's own group lookup (ptloader, pts_module ldap): `group:<container's entryUUID>` in ACLs.
 
     ptloader binds read-only, finds the account by `uid`, and takes as its groups every domain,
     organization and group container above the account's DN (slapd's `dnSuperiorMatch` on `entryDN`), each
-    named `group:` + its entryDN in lower case. Membership is where the account sits in the tree, so moving
-    or creating an account changes its groups without touching any ACL.
+    named `group:` + its entryUUID (lower-case hex). Membership is where the account sits in the tree, so
+    moving or creating an account changes its groups without touching any ACL; the name is the container's
+    entryUUID, not its DN, so renaming or moving a container keeps its ACL entries valid.
     """
 
     uri: str
@@ -164,10 +165,12 @@ def _pts_settings(pts: PtsLdap, socket: Path) -> list[tuple[str, str]]:
         ("ldap_member_base", base),
         ("ldap_member_scope", "sub"),
         ("ldap_member_filter", f"(&{GROUP_CLASSES}(entryDN:dnSuperiorMatch:=%D))"),
-        ("ldap_member_attribute", "entryDN"),
+        # entryUUID survives renames and moves (entryDN does not); slapd indexes it eq (configfiles/slapd.py).
+        ("ldap_member_attribute", "entryUUID"),
         ("ldap_group_base", base),
         ("ldap_group_scope", "sub"),
-        ("ldap_group_filter", f"(&{GROUP_CLASSES}(entryDN=%u))"),
+        # %u: the identifier after `group:`; a SETACL for a uuid that is not a container is refused.
+        ("ldap_group_filter", f"(&{GROUP_CLASSES}(entryUUID=%u))"),
         ("ldap_timeout", "5"),
         ("ldap_size_limit", "100"),
     ]

@@ -47,7 +47,8 @@ def test_groups_are_containers_above_the_account() -> None:
     assert "auth_mech: pts\n" in conf and "pts_module: ldap\n" in conf
     assert "ldap_member_method: filter\n" in conf
     assert "(entryDN:dnSuperiorMatch:=%D)" in conf
-    assert "ldap_member_attribute: entryDN\n" in conf
+    assert "ldap_member_attribute: entryUUID\n" in conf
+    assert "(entryUUID=%u))\n" in conf  # ldap_group_filter: Cyrus refuses unknown groups
     assert "ptloader" in render_cyrus_conf(params())
     assert "uid: cyrus\n" in admin_entry_ldif("cyrus", "dc=example")
 

@@ -43,6 +43,11 @@ BAD_WHO = [h for h in HOSTILE if h not in ("INBOX",)] + [
     "group:x\r\ny",
     'group:a"b',
     "group:é=x",
+    # the earlier DN form is never written any more, and near-uuids are no uuids
+    "group:o=a.test,dc=a.test,ou=domains,dc=mailadmin",
+    "group:12345678-1234-1234-1234-1234567890ab)(x",
+    "group:12345678-1234-1234-1234-1234567890AB",
+    "group:12345678-1234-1234-1234-1234567890a",
 ]
 BAD_RIGHTS = ["lrs\r\nA1 DELETE user/alice", "lrs ", "LRS", "lrsz", "(lrs)", "lrs\x00", "c", "l" * 30]
 

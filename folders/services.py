@@ -68,7 +68,7 @@ def _check_user_folder(folder: str) -> str:
     return folder
 
 
-def _audit(
+def audited_change(
     actor: Actor,
     action: str,
     mailbox: str,
@@ -76,6 +76,7 @@ def _audit(
     after: dict[str, Any],
     work: Callable[[], Any],
 ) -> Any:
+    """Run `work` and write one audit row for it on the mailbox, failed (with the reason) or done."""
     try:
         result = work()
     except Exception as exc:
@@ -135,7 +136,7 @@ def folder_create(*, actor: Actor, parent: str, name: str, folder_type: str) -> 
                 acl = [("anyone", DEFAULT_PUBLIC_RIGHTS)]
             f.create(full, folder_type=folder_type, acl=acl)
 
-    _audit(actor, "folder_create", full, [domain] if domain else [], {"type": folder_type}, work)
+    audited_change(actor, "folder_create", full, [domain] if domain else [], {"type": folder_type}, work)
     return full
 
 
@@ -155,7 +156,7 @@ def folder_rename(*, actor: Actor, folder: str, new_name: str) -> str:
         with imap.folders_session() as f:
             f.rename(folder, target)
 
-    _audit(actor, "folder_rename", folder, _domains(folder, None), {"new_name": target}, work)
+    audited_change(actor, "folder_rename", folder, _domains(folder, None), {"new_name": target}, work)
     return target
 
 
@@ -171,7 +172,7 @@ def folder_delete(*, actor: Actor, folder: str) -> MailboxSummary:
             done["summary"] = f.summary(folder)
             f.delete(folder)
 
-    _audit(actor, "folder_delete", folder, _domains(folder, None), {}, work)
+    audited_change(actor, "folder_delete", folder, _domains(folder, None), {}, work)
     return done["summary"]
 
 
@@ -203,7 +204,7 @@ def folder_acl_set(*, actor: Actor, folder: str, who: str, rights: str, owner: O
             f.set_acl(_mailbox_of(f, folder, owner), checked_who, letters)
 
     where = f"user/{owner.uid}:{folder}" if owner else folder
-    _audit(
+    audited_change(
         actor, "folder_acl_set", where, _domains(folder, owner), {"who": checked_who, "rights": letters}, work
     )
 
@@ -223,7 +224,7 @@ def folder_acl_remove(*, actor: Actor, folder: str, who: str, owner: Owner | Non
             f.set_acl(_mailbox_of(f, folder, owner), checked_who, "")
 
     where = f"user/{owner.uid}:{folder}" if owner else folder
-    _audit(actor, "folder_acl_remove", where, _domains(folder, owner), {"who": checked_who}, work)
+    audited_change(actor, "folder_acl_remove", where, _domains(folder, owner), {"who": checked_who}, work)
 
 
 # --- reads ----------------------------------------------------------------------------------------------

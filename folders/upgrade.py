@@ -9,12 +9,13 @@ alone (remove it on the folder's permissions page). Safe to run again: a second 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from folders.services import audited_change
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
-from mailadmin.audit.services import audit_record
 from mailadmin.directory import dit
 from mailadmin.imap_names import (
     GROUP_PREFIX,
@@ -77,27 +78,16 @@ def folder_groups_upgrade(
                     continue
                 domains = dit.domains_of(who[len(GROUP_PREFIX) :])
                 change = {"from": who, "to": new, "rights": wanted}
+                rewrite = functools.partial(_rewrite, f, mailbox, who, new, wanted)
                 try:
-                    f.set_acl(mailbox, new, wanted)  # first the new entry: nobody is ever without access
-                    f.set_acl(mailbox, check_acl_identifier(who, allow_dn_group=True), "")
+                    audited_change(actor, "folder_acl_upgrade", mailbox, domains, change, rewrite)
                 except (imap.ImapError, directory.InvalidName) as exc:
                     report.failed.append((mailbox, who, str(exc)))
-                    audit_record(
-                        actor=actor,
-                        action="folder_acl_upgrade",
-                        target=f"imap:{mailbox}",
-                        domains=domains,
-                        after=change,
-                        ok=False,
-                        detail=str(exc)[:1000],
-                    )
                     continue
-                audit_record(
-                    actor=actor,
-                    action="folder_acl_upgrade",
-                    target=f"imap:{mailbox}",
-                    domains=domains,
-                    after=change,
-                )
                 report.converted.append((mailbox, who, new))
     return report
+
+
+def _rewrite(f: imap.Folders, mailbox: str, old: str, new: str, rights: str) -> None:
+    f.set_acl(mailbox, new, rights)  # first the new entry: nobody is ever without access
+    f.set_acl(mailbox, check_acl_identifier(old, allow_dn_group=True), "")

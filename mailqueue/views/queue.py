@@ -26,7 +26,7 @@ from mailqueue.detail import message_detail
 from mailqueue.forms import ACTION_LABELS, QUEUE_LABELS, QueueActionForm, QueueFilterForm
 from mailqueue.jobs import QUEUE_ACTION
 from mailqueue.selectors import QueueFilter, actor_scope, iter_queue, queue_find, queue_page
-from mailqueue.services import SERVICES, QueueAction, QueueRefused, check_picked
+from mailqueue.services import SERVICES, ActionReport, QueueAction, QueueRefused, check_picked
 
 RUN_NOW = 50  # picked messages acted on within the request; more go to a job
 FILTER_FIELDS = ("queue", "sender", "recipient", "domain", "older_than", "reason")
@@ -172,13 +172,18 @@ def queue_action(request: HttpRequest) -> HttpResponse:
     except postfix.PostfixError as exc:
         messages.error(request, str(exc))
         return redirect(back)
+    say_report(request, report)
+    return redirect(back)
+
+
+def say_report(request: HttpRequest, report: ActionReport) -> None:
+    """What Postfix reported, as the page's messages: a line per message, then what did not change."""
     for line in report.lines():
         messages.success(request, line)
     for qid in report.not_changed[:20]:
         messages.warning(request, _("%(id)s was not changed (already in that state?)") % {"id": qid})
     for warning in report.warnings[:5]:
         messages.warning(request, warning)
-    return redirect(back)
 
 
 def _hidden_fields(request: HttpRequest) -> list[tuple[str, str]]:

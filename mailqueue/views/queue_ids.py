@@ -25,7 +25,7 @@ from mailqueue.forms import ACTION_LABELS, QueueIdsForm
 from mailqueue.jobs import QUEUE_ACTION
 from mailqueue.selectors import actor_scope
 from mailqueue.services import MAX_IDS, SERVICES, QueueAction, QueueRefused, check_picked
-from mailqueue.views.queue import RUN_NOW
+from mailqueue.views.queue import RUN_NOW, say_report
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -89,12 +89,7 @@ def queue_ids(request: HttpRequest) -> HttpResponse:
     except postfix.PostfixError as exc:
         form.add_error(None, str(exc))
         return render(request, "mailqueue/queue_ids.html", {"form": form})
-    for line in report.lines():
-        messages.success(request, line)
-    for qid in report.not_changed[:20]:
-        messages.warning(request, _("%(id)s was not changed (already in that state?)") % {"id": qid})
-    for warning in report.warnings[:5]:
-        messages.warning(request, warning)
+    say_report(request, report)
     return redirect("queue_list")
 
 

@@ -64,7 +64,7 @@ def _smtp() -> tuple[bool, str, str]:
     try:
         from mailadmin import postfix
 
-        version = "Postfix " + postfix.mail_version(settings.POSTFIX_CONFIG_DIR)
+        version = "Postfix " + postfix.postconf_h(settings.POSTFIX_CONFIG_DIR, "mail_version")
     except Exception:  # noqa: BLE001 — the version is a nicety; the banner proves it is up
         version = "Postfix"
     return True, version, banner[:200]

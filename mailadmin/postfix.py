@@ -88,11 +88,6 @@ def postconf_h(config_dir: str | Path, name: str) -> str:
     return result.stdout.strip()
 
 
-def mail_version(config_dir: str | Path) -> str:
-    """The running Postfix's version, e.g. "3.7.11"."""
-    return postconf_h(config_dir, "mail_version")
-
-
 def postconf_n(config_dir: str | Path) -> dict[str, str]:
     """The explicitly set parameters of main.cf. Raises on a syntax error *and* on any warning, because
     `postconf` exits 0 for a misspelled parameter name, which Postfix then silently ignores."""

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.services.bulk import actor_for_job
 from mailadmin.jobs.services import JobContext, job_kind
 from mailqueue.selectors import QueueFilter
-from mailqueue.services import SERVICES, QueueAction
+from mailqueue.services import QueueAction, queue_act
 
 QUEUE_ACTION = "mailqueue.action"
 RECHECK_AFTER = timedelta(seconds=60)
@@ -44,7 +44,7 @@ def queue_action(ctx: JobContext) -> dict[str, Any]:
         raise ValueError("The job names no messages.")
     ctx.check_cancel()
     ctx.log(f"{action.value} as {actor.username} ({actor.roles.label})")
-    report = SERVICES[action](actor=actor, tick=_throttled(ctx), **named)
+    report = queue_act(actor=actor, action=action, tick=_throttled(ctx), **named)
     lines = report.lines(limit=200)
     if lines:
         ctx.log("\n".join(lines))  # one log row: a row per message costs more than postsuper itself

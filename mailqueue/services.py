@@ -28,6 +28,8 @@ Tick = Callable[[int, "int | None"], None]  # (done, total or None while the pas
 
 
 class QueueAction(StrEnum):
+    """What can be done to queued messages (postsuper -h/-H/-r/-d, postqueue -i/-f)."""
+
     HOLD = "hold"
     RELEASE = "release"
     REQUEUE = "requeue"
@@ -159,16 +161,25 @@ def _domains(messages: Iterable[QueuedMessage], actor: Actor) -> list[str]:
     return out
 
 
-def _act(
+def queue_act(
     *,
     actor: Actor,
     action: QueueAction,
-    ids: Iterable[str] | None,
-    flt: QueueFilter | None,
-    tick: Tick | None,
+    ids: Iterable[str] | None = None,
+    flt: QueueFilter | None = None,
+    tick: Tick | None = None,
     skip_missing: bool = False,
     recheck: bool = True,
 ) -> ActionReport:
+    """Do `action` to the messages named by `ids` (checked: check_picked) or matching `flt` (evaluated now, in
+    the actor's scope), and write one audit entry (`queue_<action>`):
+
+    - hold: Postfix keeps them until they are released; release: back to the deferred queue;
+    - requeue: through address rewriting again, and retried (under a new queue id);
+    - delete: removed from the queue, no bounce sent;
+    - flush: delivery attempted now, per message (`postqueue -i`), or the whole queue (`postqueue -f`) when an
+      administrator flushes everything with no filter.
+    """
     if (ids is None) == (flt is None):
         raise ValueError("name the messages by ids or by a filter, not both")
     skipped: list[str] = []
@@ -232,110 +243,3 @@ def _act(
     if tick is not None:
         tick(total, total)
     return result
-
-
-def queue_hold(
-    *,
-    actor: Actor,
-    ids: Iterable[str] | None = None,
-    flt: QueueFilter | None = None,
-    tick: Tick | None = None,
-    skip_missing: bool = False,
-    recheck: bool = True,
-) -> ActionReport:
-    """Put messages on hold: Postfix keeps them until they are released."""
-    return _act(
-        actor=actor,
-        action=QueueAction.HOLD,
-        ids=ids,
-        flt=flt,
-        tick=tick,
-        skip_missing=skip_missing,
-        recheck=recheck,
-    )
-
-
-def queue_release(
-    *,
-    actor: Actor,
-    ids: Iterable[str] | None = None,
-    flt: QueueFilter | None = None,
-    tick: Tick | None = None,
-    skip_missing: bool = False,
-    recheck: bool = True,
-) -> ActionReport:
-    """Release held messages back to the deferred queue."""
-    return _act(
-        actor=actor,
-        action=QueueAction.RELEASE,
-        ids=ids,
-        flt=flt,
-        tick=tick,
-        skip_missing=skip_missing,
-        recheck=recheck,
-    )
-
-
-def queue_requeue(
-    *,
-    actor: Actor,
-    ids: Iterable[str] | None = None,
-    flt: QueueFilter | None = None,
-    tick: Tick | None = None,
-    skip_missing: bool = False,
-    recheck: bool = True,
-) -> ActionReport:
-    """Requeue: Postfix runs the messages through address rewriting again and retries them."""
-    return _act(
-        actor=actor,
-        action=QueueAction.REQUEUE,
-        ids=ids,
-        flt=flt,
-        tick=tick,
-        skip_missing=skip_missing,
-        recheck=recheck,
-    )
-
-
-def queue_delete(
-    *,
-    actor: Actor,
-    ids: Iterable[str] | None = None,
-    flt: QueueFilter | None = None,
-    tick: Tick | None = None,
-    skip_missing: bool = False,
-    recheck: bool = True,
-) -> ActionReport:
-    """Delete messages from the queue (no bounce is sent)."""
-    return _act(
-        actor=actor,
-        action=QueueAction.DELETE,
-        ids=ids,
-        flt=flt,
-        tick=tick,
-        skip_missing=skip_missing,
-        recheck=recheck,
-    )
-
-
-def queue_flush(
-    *,
-    actor: Actor,
-    ids: Iterable[str] | None = None,
-    flt: QueueFilter | None = None,
-    tick: Tick | None = None,
-    skip_missing: bool = False,
-    recheck: bool = True,
-) -> ActionReport:
-    """Attempt delivery now: per message (`postqueue -i`), or the whole queue (`postqueue -f`) when an
-    administrator flushes everything with no filter."""
-    return _act(actor=actor, action=QueueAction.FLUSH, ids=ids, flt=flt, tick=tick, skip_missing=skip_missing)
-
-
-SERVICES: dict[QueueAction, Callable[..., ActionReport]] = {
-    QueueAction.HOLD: queue_hold,
-    QueueAction.RELEASE: queue_release,
-    QueueAction.REQUEUE: queue_requeue,
-    QueueAction.DELETE: queue_delete,
-    QueueAction.FLUSH: queue_flush,
-}

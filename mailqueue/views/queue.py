@@ -26,7 +26,7 @@ from mailqueue.detail import message_detail
 from mailqueue.forms import ACTION_LABELS, QUEUE_LABELS, QueueActionForm, QueueFilterForm
 from mailqueue.jobs import QUEUE_ACTION
 from mailqueue.selectors import QueueFilter, actor_scope, iter_queue, queue_find, queue_page
-from mailqueue.services import SERVICES, ActionReport, QueueAction, QueueRefused, check_picked
+from mailqueue.services import ActionReport, QueueAction, QueueRefused, check_picked, queue_act
 
 RUN_NOW = 50  # picked messages acted on within the request; more go to a job
 FILTER_FIELDS = ("queue", "sender", "recipient", "domain", "older_than", "reason")
@@ -166,7 +166,7 @@ def queue_action(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Started: %(action)s.") % {"action": label})
         return redirect("job_detail", job_id=job.pk)
     try:
-        report = SERVICES[action](actor=actor, ids=ids)
+        report = queue_act(actor=actor, action=action, ids=ids)
     except QueueRefused:
         raise Http404("No such message.") from None  # left the queue since the check above
     except postfix.PostfixError as exc:

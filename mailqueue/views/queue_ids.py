@@ -24,7 +24,7 @@ from mailadmin.permissions import Level, guard
 from mailqueue.forms import ACTION_LABELS, QueueIdsForm
 from mailqueue.jobs import QUEUE_ACTION
 from mailqueue.selectors import actor_scope
-from mailqueue.services import MAX_IDS, SERVICES, QueueAction, QueueRefused, check_picked
+from mailqueue.services import MAX_IDS, QueueAction, QueueRefused, check_picked, queue_act
 from mailqueue.views.queue import RUN_NOW, say_report
 
 
@@ -82,7 +82,7 @@ def queue_ids(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Started: %(action)s.") % {"action": label})
         return redirect("job_detail", job_id=job.pk)
     try:
-        report = SERVICES[action](actor=actor, ids=picked.ids, skip_missing=skip_missing)
+        report = queue_act(actor=actor, action=action, ids=picked.ids, skip_missing=skip_missing)
     except QueueRefused as exc:  # left the queue since the check above
         form.add_error("ids", str(exc))
         return render(request, "mailqueue/queue_ids.html", {"form": form})

@@ -34,12 +34,10 @@ from urllib.parse import unquote, urlencode
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/queue.py must not shadow stdlib queue
 
-from bench.stacktool import percentile, private_stack, setup_django, slapadd  # noqa: E402
+from bench.stacktool import admin_client, percentile, private_stack, setup_django, slapadd  # noqa: E402
 
 DOMAIN = "bench.test"
 PAGE = 50
-ADMIN_UID = "benchadmin"
-ADMIN_PASSWORD = "Bench-admin-pass-1"  # a throwaway stack's account
 FIRST = [
     "Anna", "Ben", "Carla", "David", "Eva", "Felix", "Greta", "Hugo", "Ines", "Jonas", "Karin", "Lukas",
     "Mia", "Noah", "Olga", "Paul", "Quinn", "Rosa", "Simon", "Tina", "Uwe", "Vera", "Willi", "Xenia", "Yusuf",
@@ -92,27 +90,11 @@ def main() -> int:
 
 def bench(root: Path, env: dict[str, str], users: int, runs: int, *, profile: bool = False) -> int:
     setup_django(root, env)
-    from django.test import Client
     from django.urls import NoReverseMatch, reverse
 
-    from accounts.services.roles import administrator_add
-    from accounts.services.users import user_create
-    from mailadmin.actor import Actor
     from mailadmin.directory import dit
 
-    actor = Actor.system("bench")
-    admin_dn = user_create(
-        actor=actor,
-        container_dn=dit.admins_dn(),
-        uid=ADMIN_UID,
-        password=ADMIN_PASSWORD,
-        last_name="Bench",
-        create_mailbox=False,
-    )
-    administrator_add(actor=actor, account_dn=admin_dn)
-    client = Client()
-    response = client.post("/login/", {"username": ADMIN_UID, "password": ADMIN_PASSWORD})
-    assert response.status_code == 302, response.content[:500]
+    client = admin_client()
 
     domain_dn, org_dn = dit.domain_dn(DOMAIN), dit.organization_dn(DOMAIN, DOMAIN)
     middle = users // PAGE // 2 + 1

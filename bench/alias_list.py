@@ -31,11 +31,9 @@ from urllib.parse import urlencode
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/queue.py must not shadow stdlib queue
 
-from bench.stacktool import percentile, private_stack, setup_django, slapadd  # noqa: E402
+from bench.stacktool import admin_client, percentile, private_stack, setup_django, slapadd  # noqa: E402
 
 PAGE = 50
-ADMIN_UID = "benchadmin"
-ADMIN_PASSWORD = "Bench-admin-pass-1"  # a throwaway stack's account
 OWNERS_PER_DOMAIN = 20
 # Alias names: a word and a number, like real lists (sales-0042); a prefix search hits 1/len(WORDS) of them.
 WORDS = [
@@ -108,27 +106,9 @@ def bench(
     root: Path, env: dict[str, str], aliases: int, domains: int, runs: int, *, profile: bool = False
 ) -> int:
     setup_django(root, env)
-    from django.test import Client
     from django.urls import reverse
 
-    from accounts.services.roles import administrator_add
-    from accounts.services.users import user_create
-    from mailadmin.actor import Actor
-    from mailadmin.directory import dit
-
-    actor = Actor.system("bench")
-    admin_dn = user_create(
-        actor=actor,
-        container_dn=dit.admins_dn(),
-        uid=ADMIN_UID,
-        password=ADMIN_PASSWORD,
-        last_name="Bench",
-        create_mailbox=False,
-    )
-    administrator_add(actor=actor, account_dn=admin_dn)
-    client = Client()
-    response = client.post("/login/", {"username": ADMIN_UID, "password": ADMIN_PASSWORD})
-    assert response.status_code == 302, response.content[:500]
+    client = admin_client()
 
     base = env["LDAP_BASE_DN"]
     domains_dn = f"ou=domains,{base}"

@@ -35,11 +35,9 @@ from typing import Any
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/queue.py must not shadow stdlib queue
 
-from bench.stacktool import percentile, private_stack, setup_django  # noqa: E402
+from bench.stacktool import admin_client, percentile, private_stack, setup_django  # noqa: E402
 
 TOP = 100
-ADMIN_UID = "benchadmin"
-ADMIN_PASSWORD = "Bench-admin-pass-1"  # a throwaway stack's account
 CONNECTIONS = 4
 
 
@@ -122,26 +120,8 @@ def main() -> int:
 
 def bench(root: Path, env: dict[str, str], runs: int) -> int:
     setup_django(root, env)
-    from django.test import Client
 
-    from accounts.services.roles import administrator_add
-    from accounts.services.users import user_create
-    from mailadmin.actor import Actor
-    from mailadmin.directory import dit
-
-    actor = Actor.system("bench")
-    admin_dn = user_create(
-        actor=actor,
-        container_dn=dit.admins_dn(),
-        uid=ADMIN_UID,
-        password=ADMIN_PASSWORD,
-        last_name="Bench",
-        create_mailbox=False,
-    )
-    administrator_add(actor=actor, account_dn=admin_dn)
-    client = Client()
-    response = client.post("/login/", {"username": ADMIN_UID, "password": ADMIN_PASSWORD})
-    assert response.status_code == 302, response.content[:500]
+    client = admin_client()
     raw = imap_admin(env)
     level = len(raw.list_folders("Pub_000/", "%"))
     middle = max(1, level // 50 // 2 + 1)

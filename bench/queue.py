@@ -44,10 +44,8 @@ from typing import Any
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/queue.py must not shadow stdlib queue
 
-from bench.stacktool import peak_rss_mib, percentile, private_stack, setup_django  # noqa: E402
+from bench.stacktool import admin_client, peak_rss_mib, percentile, private_stack, setup_django  # noqa: E402
 
-ADMIN_UID = "benchadmin"
-ADMIN_PASSWORD = "Bench-admin-pass-1"  # a throwaway stack's account
 # The inode part of a long queue id: Postfix's alphabet without vowels, and without "z" (the separator;
 # showq skips a name whose inode part holds one).
 ID_CHARS = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxy"
@@ -146,12 +144,6 @@ def timed(first: Callable[[], Any], second: Callable[[], Any], runs: int) -> tup
 
 def bench(root: Path, env: dict[str, str], args: argparse.Namespace) -> int:
     setup_django(root, env)
-    from django.test import Client
-
-    from accounts.services.roles import administrator_add
-    from accounts.services.users import user_create
-    from mailadmin.actor import Actor
-    from mailadmin.directory import dit
 
     config = env["POSTFIX_CONFIG_DIR"]
     fill(env, config, args.messages, args.seeds)
@@ -170,19 +162,7 @@ def bench(root: Path, env: dict[str, str], args: argparse.Namespace) -> int:
     json_mib = json_bytes / 2**20
     print(f"postqueue -j lists {total} messages ({json_mib:.0f} MiB of JSON); {len(in_d3)} from d3.bench")
 
-    actor = Actor.system("bench")
-    admin_dn = user_create(
-        actor=actor,
-        container_dn=dit.admins_dn(),
-        uid=ADMIN_UID,
-        password=ADMIN_PASSWORD,
-        last_name="Bench",
-        create_mailbox=False,
-    )
-    administrator_add(actor=actor, account_dn=admin_dn)
-    client = Client()
-    response = client.post("/login/", {"username": ADMIN_UID, "password": ADMIN_PASSWORD})
-    assert response.status_code == 302, response.content[:500]
+    client = admin_client()
 
     def console(url: str, expect: str | None) -> Callable[[], None]:
         def get() -> None:

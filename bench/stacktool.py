@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mailadmin.stack import Stack
@@ -93,3 +93,32 @@ def setup_django(root: Path, env: dict[str, str]) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+ADMIN_UID = "benchadmin"
+ADMIN_PASSWORD = "Bench-admin-pass-1"  # a throwaway stack's account
+
+
+def admin_client() -> Any:
+    """A Django test Client logged in, through the real login view, as a new console administrator."""
+    from django.test import Client
+
+    from accounts.services.roles import administrator_add
+    from accounts.services.users import user_create
+    from mailadmin.actor import Actor
+    from mailadmin.directory import dit
+
+    actor = Actor.system("bench")
+    admin_dn = user_create(
+        actor=actor,
+        container_dn=dit.admins_dn(),
+        uid=ADMIN_UID,
+        password=ADMIN_PASSWORD,
+        last_name="Bench",
+        create_mailbox=False,
+    )
+    administrator_add(actor=actor, account_dn=admin_dn)
+    client = Client()
+    response = client.post("/login/", {"username": ADMIN_UID, "password": ADMIN_PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    return client

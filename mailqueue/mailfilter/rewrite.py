@@ -61,16 +61,44 @@ def add_disclaimer(raw: bytes, disclaimer: Disclaimer) -> bytes | None:
     msg = message_from_bytes(raw, policy=compat32)
     if msg.get(MARKER) is not None or is_signed_or_encrypted(msg) or msg.defects:
         return None
+    headers = msg.items()
     try:
         changed = _visit(msg, disclaimer)
     except Untouched:
         return None
     if not changed:
         return None
-    msg[MARKER] = disclaimer.key.replace("\r", "").replace("\n", "")
+    key = disclaimer.key.replace("\r", "").replace("\n", "")
     out = BytesIO()
-    BytesGenerator(out, mangle_from_=False, maxheaderlen=0, policy=_POLICY).flatten(msg)
+    end = raw.find(b"\r\n\r\n")
+    if end > 0 and key.isascii() and msg.items() == headers:
+        # The top-level headers did not change (a multipart message: only parts were rewritten): write them
+        # as they came instead of re-folding every Received line, which was a sixth of the filter's time.
+        top = raw[: end + 2] + f"{MARKER}: {key}\r\n".encode("ascii")
+        _RawTopGenerator(out, msg, top).flatten(msg)
+    else:
+        msg[MARKER] = key
+        BytesGenerator(out, mangle_from_=False, maxheaderlen=0, policy=_POLICY).flatten(msg)
     return out.getvalue()
+
+
+class _RawTopGenerator(BytesGenerator):
+    """Writes the given bytes as the top-level message's header block; every part is generated as usual."""
+
+    def __init__(self, out: BytesIO, top: Message, header_block: bytes) -> None:
+        super().__init__(out, mangle_from_=False, maxheaderlen=0, policy=_POLICY)
+        self._top = top
+        self._header_block = header_block
+
+    def _write_headers(self, msg: Message) -> None:
+        if msg is self._top:
+            self._fp.write(self._header_block)  # type: ignore[attr-defined]
+            self.write(self._NL)  # type: ignore[attr-defined]
+        else:
+            super()._write_headers(msg)  # type: ignore[misc]
+
+    def clone(self, fp: BytesIO) -> BytesGenerator:  # type: ignore[override]
+        return BytesGenerator(fp, mangle_from_=False, maxheaderlen=0, policy=_POLICY)
 
 
 def _visit(part: Message, disclaimer: Disclaimer) -> bool:

@@ -175,12 +175,34 @@ def _reply(code: int, reply: bytes) -> str:
     return "451 4.3.0 Unexpected answer from the re-injection smtpd"
 
 
+class FilterSMTP(SMTP):
+    """aiosmtpd's SMTP with a fast path for the plain `<local@domain>` addresses Postfix sends.
+
+    aiosmtpd parses every MAIL FROM and RCPT TO with the email package's RFC 5322 parser and defines a class
+    on each call: a tenth of the filter's time. Anything not plainly `<address>` (quotes, a source route,
+    white space, escapes) still goes through aiosmtpd's own parser.
+    """
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        text = arg.lstrip()
+        end = text.find(">")
+        if text.startswith("<") and end > 0 and not self.local_part_limit:
+            address = text[1:end]
+            plain = address.isascii() and address.isprintable() and _NOT_PLAIN.isdisjoint(address)
+            if plain and address.count("@") == 1:
+                return address, text[end + 1 :].lstrip()
+        return super()._getaddr(arg)
+
+
+_NOT_PLAIN = frozenset('"\\ \t,:;<>()[]')
+
+
 async def serve(
     handler: FilterHandler, host: str, port: int, *, data_size_limit: int, ready: Any = None
 ) -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(
+        lambda: FilterSMTP(
             handler,
             hostname="mailfilter.localhost",
             data_size_limit=data_size_limit,

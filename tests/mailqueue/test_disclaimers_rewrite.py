@@ -117,3 +117,24 @@ def test_8bit_utf8_and_broken_base64() -> None:
     assert text.startswith("Grüße.") and text.count("Legal – € text.") == 1
     broken = raw.replace(b"8bit", b"base64").replace("Grüße.".encode(), b"!!!not base64")
     assert add_disclaimer(broken, D) is None
+
+
+def test_multipart_top_headers_are_kept_byte_for_byte() -> None:
+    """A multipart message's own headers are not re-folded: they go out as they came, plus the marker."""
+    alt = MIMEMultipart("alternative")
+    alt.attach(MIMEText("Plain.\n", "plain", "utf-8"))
+    alt.attach(MIMEText("<html><body><p>Html.</p></body></html>", "html", "utf-8"))
+    raw = _raw(alt)
+    received = (
+        b"Received: from client.example (client.example [192.0.2.1])\r\n"
+        b"\tby mx.example (Postfix) with ESMTP id 4abc\r\n"
+        b"\tfor <b@y.test>; Mon, 23 Nov 2026 12:00:00 +0000\r\n"
+    )
+    raw = received + raw
+    out = add_disclaimer(raw, D)
+    assert out is not None
+    head, _, _ = raw.partition(b"\r\n\r\n")
+    assert out.startswith(head + b"\r\n" + f"{MARKER}: {D.key}\r\n\r\n".encode())
+    texts = _texts(out)
+    assert [t[2].count("Legal") for t in texts] == [1, 1]
+    assert add_disclaimer(out, D) is None  # the marker stops a second pass

@@ -2,7 +2,7 @@
 SMTP in -> Postfix -> [mailfilter -> re-injection smtpd ->] LMTP -> Cyrus, counted in IMAP. Target: with the
 filter at least 0.7x the messages per second without it.
 
-    sudo .venv/bin/python bench/filter.py [--n 300] [--clients 4] [--rounds 2]
+    sudo .venv/bin/python bench/filter.py [--n 300] [--clients 4] [--rounds 2] [--cpu]
 
 A private stack in a temp dir; a domain, a sender and two mailboxes; a domain disclaimer (text + HTML). Each
 round sends --n multipart/alternative messages (about 2 KB) over --clients parallel SMTP connections and
@@ -29,12 +29,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # bench/queue.py must not shadow stdlib queue
 
-from bench.stacktool import private_stack, setup_django  # noqa: E402
+from bench.stacktool import (  # noqa: E402
+    cpu_by_process,
+    cpu_delta,
+    pressure,
+    pressure_delta,
+    private_stack,
+    setup_django,
+)
 
 DOMAIN = "bench.test"
 PASSWORD = "Bench-pass-123"
 TARGET = 0.7
 RETRIES: list[str] = []
+SENT: list[float] = []  # seconds until the last client had its last 250, per round
 
 
 def _message(sender: str, to: str, i: int) -> bytes:
@@ -87,6 +95,7 @@ def _round(sender: str, uid: str, n: int, clients: int) -> float:
         t.join()
     if errors:
         raise errors[0]
+    SENT.append(time.perf_counter() - began)
     deadline = time.monotonic() + 300
     while _count(uid) < start_count + n:
         if time.monotonic() > deadline:
@@ -131,9 +140,11 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="leave the state dir (and print it)")
+    parser.add_argument("--cpu", action="store_true", help="print the CPU seconds per process name per round")
     args = parser.parse_args()
 
-    with private_stack() as (root, stack, env):
+    with private_stack(keep=args.keep) as (root, stack, env):
         try:
             setup_django(root, env)
             from accounts import services
@@ -159,9 +170,14 @@ def main() -> int:
             for r in range(args.rounds):
                 for mode in ("with", "without"):
                     _set_filter(stack, mode == "with")
+                    before, stalls = cpu_by_process(), pressure()
                     rate = _round(sender, mode, args.n, args.clients)
                     results[mode].append(rate)
                     print(f"round {r + 1} {mode:<7} filter: {rate:7.1f} msg/s", flush=True)
+                    if args.cpu:
+                        stalled = pressure_delta(stalls, pressure())
+                        print(f"  all sent after {SENT[-1]:.2f} s; {stalled}", flush=True)
+                        print(f"  cpu: {cpu_delta(before, cpu_by_process())}", flush=True)
             if RETRIES:
                 print(f"{len(RETRIES)} messages needed a second try after a 4xx at RCPT, e.g. {RETRIES[0]}")
             assert _last_has_disclaimer("with"), "the filtered messages lack the disclaimer"

@@ -122,3 +122,51 @@ def admin_client() -> Any:
     response = client.post("/login/", {"username": ADMIN_UID, "password": ADMIN_PASSWORD})
     assert response.status_code == 302, response.content[:500]
     return client
+
+
+def cpu_by_process() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by every live process, summed per name (Postfix's `smtpd`,
+    `cleanup`, ..., Python's `manage.py <command>`). The difference of two calls says where a run spent its
+    CPU; processes that ended in between are missing, so it is a lower bound for short-lived ones."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+            cmdline = Path(entry.path, "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if comm.startswith("kworker"):  # renames itself with its work item: no stable name to compare
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if comm.startswith("python") and len(cmdline) > 2:  # manage.py <command>
+            comm = " ".join(Path(a.decode(errors="replace")).name for a in cmdline[1:3])
+        out[comm] = out.get(comm, 0.0) + used
+    return out
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float], top: int = 12) -> str:
+    """The biggest per-name CPU differences as one line."""
+    diff = {name: after[name] - before.get(name, 0.0) for name in after}
+    ranked = sorted(((v, k) for k, v in diff.items() if v > 0.005), reverse=True)[:top]
+    return ", ".join(f"{k} {v:.2f}s" for v, k in ranked)
+
+
+def pressure() -> dict[str, float]:
+    """Seconds of CPU and I/O stall so far (Linux PSI, "some": at least one task waiting), and disk writes."""
+    out: dict[str, float] = {}
+    for kind in ("cpu", "io"):
+        try:
+            first = Path(f"/proc/pressure/{kind}").read_text().splitlines()[0]
+        except OSError:
+            continue
+        out[f"{kind} stall"] = int(first.rpartition("total=")[2]) / 1e6
+    return out
+
+
+def pressure_delta(before: dict[str, float], after: dict[str, float]) -> str:
+    return ", ".join(f"{k} {after[k] - before.get(k, 0.0):.2f}s" for k in after)

@@ -8,55 +8,47 @@ charset it claims (better no disclaimer than a damaged message).
 
 from __future__ import annotations
 
-import base64
-import quopri
-import re
-from dataclasses import dataclass
 from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import compat32
 from io import BytesIO
 
-MARKER = "X-Mailadmin-Disclaimer"
-
-_SIGNED_TYPES = frozenset(
-    {
-        "multipart/signed",
-        "multipart/encrypted",
-        "application/pkcs7-mime",
-        "application/x-pkcs7-mime",
-        "application/pkcs7-signature",
-        "application/x-pkcs7-signature",
-        "application/pgp-encrypted",
-        "application/pgp-signature",
-    }
+from mailqueue.mailfilter import fastmime
+from mailqueue.mailfilter.bodies import (
+    INLINE_PGP,
+    KNOWN_CTE,
+    MARKER,
+    SIGNED_TYPES,
+    Disclaimer,
+    Untouched,
+    with_addition,
 )
-_INLINE_PGP = re.compile(rb"^-----BEGIN PGP (SIGNED )?MESSAGE-----", re.MULTILINE)
-_KNOWN_CTE = frozenset({"7bit", "8bit", "binary", "quoted-printable", "base64", ""})
-_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+__all__ = ["MARKER", "Disclaimer", "add_disclaimer", "add_disclaimer_parsed", "is_signed_or_encrypted"]
+
 # compat32 keeps the headers as they came (no refolding with maxheaderlen=0); CRLF as SMTP wants it.
 _POLICY = compat32.clone(linesep="\r\n")
 
 
-@dataclass(frozen=True)
-class Disclaimer:
-    key: str  # what the marker header names (the owner's DN)
-    text: str  # for text/plain parts
-    html: str  # sanitised HTML fragment for text/html parts
-
-
-class Untouched(Exception):
-    """The message must go on exactly as it came."""
-
-
 def is_signed_or_encrypted(msg: Message) -> bool:
-    return any(part.get_content_type() in _SIGNED_TYPES for part in msg.walk())
+    return any(part.get_content_type() in SIGNED_TYPES for part in msg.walk())
 
 
 def add_disclaimer(raw: bytes, disclaimer: Disclaimer) -> bytes | None:
     """The message with the disclaimer added, or None when it must stay as it is."""
-    if _INLINE_PGP.search(raw):
+    if INLINE_PGP.search(raw):
+        return None
+    try:
+        return fastmime.add_disclaimer(raw, disclaimer)
+    except fastmime.Fallback:
+        # anything the byte-level path does not take on: the email package decides
+        return add_disclaimer_parsed(raw, disclaimer)
+
+
+def add_disclaimer_parsed(raw: bytes, disclaimer: Disclaimer) -> bytes | None:
+    """add_disclaimer through the email package's parser and generator: any message, at twice the cost."""
+    if INLINE_PGP.search(raw):
         return None
     msg = message_from_bytes(raw, policy=compat32)
     if msg.get(MARKER) is not None or is_signed_or_encrypted(msg) or msg.defects:
@@ -122,7 +114,7 @@ def _visit(part: Message, disclaimer: Disclaimer) -> bool:
 
 def _append(part: Message, addition: str, *, html: bool) -> None:
     cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
-    if cte not in _KNOWN_CTE:
+    if cte not in KNOWN_CTE:
         raise Untouched  # x-uuencode and friends: leave alone
     # decode=True gives the bytes as they were for 7bit/8bit (get_payload without it would decode 8bit text
     # with the charset already) and decodes base64/quoted-printable; a broken encoding shows as a defect.
@@ -130,45 +122,9 @@ def _append(part: Message, addition: str, *, html: bool) -> None:
     body = part.get_payload(decode=True)
     if not isinstance(body, bytes) or len(part.defects) > defects:
         raise Untouched
-    charset = part.get_content_charset() or "us-ascii"
-    try:
-        text = body.decode(charset)
-    except (LookupError, UnicodeDecodeError) as exc:
-        raise Untouched from exc
-    # "\n" inside; the generator writes CRLF. base64 keeps the canonical CRLF form of text (RFC 2045).
-    text = text.replace("\r\n", "\n")
-    addition = addition.replace("\r\n", "\n").replace("\r", "\n")
-    if html:
-        fragment = f'\n<div class="mailadmin-disclaimer">{addition}</div>\n'
-        ends = list(_BODY_END.finditer(text))
-        text = text[: ends[-1].start()] + fragment + text[ends[-1].start() :] if ends else text + fragment
-    else:
-        if text and not text.endswith("\n"):
-            text += "\n"
-        text += "\n" + addition + "\n"
-    if cte == "base64":
-        text = text.replace("\n", "\r\n")
-    try:
-        encoded = text.encode(charset)
-    except UnicodeEncodeError:
-        if html:  # HTML can say any character in any charset
-            encoded = text.encode(charset, errors="xmlcharrefreplace")
-        else:  # plain text cannot: the part becomes UTF-8
-            encoded = text.encode("utf-8")
-            part.set_param("charset", "utf-8")
-    _set_body(part, encoded, cte)
-
-
-def _set_body(part: Message, body: bytes, cte: str) -> None:
-    """Keep the part's transfer encoding where it still fits: base64 stays base64, 7bit that became
-    non-ASCII turns quoted-printable (lines stay short for any relay)."""
-    if cte == "base64":
-        payload = base64.encodebytes(body).decode("ascii")
-    elif cte == "quoted-printable" or (cte in ("7bit", "") and not body.isascii()):
-        payload = quopri.encodestring(body).decode("ascii")
-        cte = "quoted-printable"
-    else:  # 8bit, binary, or 7bit that is still ASCII
-        payload = body.decode("ascii", errors="surrogateescape")
+    new = with_addition(body, part.get_content_charset() or "us-ascii", cte, addition, html=html)
+    if new.utf8:
+        part.set_param("charset", "utf-8")
     del part["Content-Transfer-Encoding"]
-    part["Content-Transfer-Encoding"] = cte if cte else "7bit"
-    part.set_payload(payload)
+    part["Content-Transfer-Encoding"] = new.cte or "7bit"
+    part.set_payload(new.payload)

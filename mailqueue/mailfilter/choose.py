@@ -33,6 +33,11 @@ class _TtlCache:
         self._data: dict[str, tuple[float, object]] = {}
         self._lock = threading.Lock()
 
+    def has(self, key: str) -> bool:
+        with self._lock:
+            hit = self._data.get(key)
+        return hit is not None and hit[0] > time.monotonic()
+
     def get(self, key: str, compute: Callable[[], object]) -> object:
         now = time.monotonic()
         with self._lock:
@@ -64,6 +69,20 @@ class Chooser:
             if found is not None:
                 return found
         return None
+
+    def cached(self, sender: str, recipients: list[str]) -> bool:
+        """Can for_sender and hosted answer for this message without asking LDAP? (Then the event loop may
+        call them; otherwise a worker thread does.)"""
+        sender = sender.lower()
+        if "@" not in sender:
+            return True
+        if not self._chains.has(sender):
+            return not self.reader.current()  # no disclaimers at all: nothing to look up
+        chosen = self.for_sender(sender)
+        if chosen is None or not chosen.outbound_only:
+            return True
+        domains = {r.rpartition("@")[2].lower() for r in recipients}
+        return all(not d or d == self.mailbox_domain or self._hosted.has(d) for d in domains)
 
     def hosted(self, address: str) -> bool:
         """Is the recipient's domain one of ours? (for "outbound only")"""

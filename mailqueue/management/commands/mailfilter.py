@@ -13,6 +13,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mailqueue.mailfilter.choose import Chooser
@@ -81,7 +82,7 @@ class Command(BaseCommand):
             await serve(handler, "127.0.0.1", port, data_size_limit=options["size_limit"], ready=ready)
 
         try:
-            asyncio.run(main())
+            uvloop.run(main())
         except asyncio.CancelledError:
             pass
         finally:

@@ -21,7 +21,8 @@ MAX_DEPTH = 16  # nested multiparts; deeper ones go the slow way
 _NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")  # a header field name: printable ASCII but ":"
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _READ = (b"content-type", b"content-transfer-encoding", b"content-disposition", MARKER.lower().encode())
-_CONTAINER_CTE = frozenset({"7bit", "8bit", "binary", ""})
+_CONTAINER_CTE = frozenset({"7bit", "8bit", "binary"})  # what the email package takes without a defect
+_BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 
 
 class Fallback(Exception):
@@ -30,41 +31,48 @@ class Fallback(Exception):
 
 def add_disclaimer(raw: bytes, disclaimer: Disclaimer) -> bytes:
     """The message with the disclaimer added. Raises Fallback for anything else (including "leave it as
-    it is": the email package's path says that)."""
+    it is": the email package's path says that). Inline PGP is the caller's to rule out first
+    (rewrite.add_disclaimer does), so that the whole message is searched for it only once."""
     key = disclaimer.key.replace("\r", "").replace("\n", "")
     if not key.isascii() or raw.count(b"\n") != raw.count(b"\r\n") or raw.count(b"\r") != raw.count(b"\r\n"):
         raise Fallback
     end = raw.find(b"\r\n\r\n")
     if end <= 0:
         raise Fallback
-    headers = _headers(raw[:end])
+    block = raw[:end]
+    headers = _headers(block)
     if MARKER.lower().encode() in headers:
         raise Fallback
-    body = raw[end + 4 :]
-    new = _entity(headers, body, disclaimer, boundaries=(), depth=0)
+    new = _entity(block, headers, raw[end + 4 :], disclaimer, boundaries=(), depth=0)
     if new is None:
         raise Fallback  # nothing to add to
-    return raw[: end + 2] + f"{MARKER}: {key}\r\n\r\n".encode("ascii") + new
+    new_block, new_body = new
+    return (new_block or block) + f"\r\n{MARKER}: {key}\r\n\r\n".encode("ascii") + new_body
 
 
 def _entity(
+    block: bytes,
     headers: dict[bytes, list[bytes]],
     body: bytes,
     disclaimer: Disclaimer,
     *,
     boundaries: tuple[bytes, ...],
     depth: int,
-) -> bytes | None:
-    """The entity's new body, or None when nothing in it changed."""
+) -> tuple[bytes | None, bytes] | None:
+    """(its header block when that changed, else None; its new body), or None when nothing in it changed."""
     ctype, params = _content_type(headers.get(b"content-type"))
     if ctype in SIGNED_TYPES:
         raise Fallback
-    cte = _one(headers.get(b"content-transfer-encoding"), "7bit").lower()
+    raw_cte = _one(headers.get(b"content-transfer-encoding"), "7bit", strip=False)
+    cte = raw_cte.lower()
+    if cte != cte.strip(" \t"):
+        raise Fallback  # the email package would not recognise it
     main = ctype.partition("/")[0]
     if main == "multipart":
         if ctype == "multipart/digest" or cte not in _CONTAINER_CTE or depth >= MAX_DEPTH:
             raise Fallback
-        return _multipart(body, params, disclaimer, boundaries=boundaries, depth=depth)
+        new_body = _multipart(body, params, disclaimer, boundaries=boundaries, depth=depth)
+        return None if new_body is None else (None, new_body)
     if main == "message":
         raise Fallback  # the parsed path looks inside for signatures
     if ctype not in ("text/plain", "text/html"):
@@ -81,24 +89,55 @@ def _entity(
         new = with_addition(_decoded(body, cte), charset, cte, addition, html=html)
     except Untouched as exc:
         raise Fallback from exc
-    if new.utf8 or new.cte != cte:
-        raise Fallback  # the part's headers would change too
-    return _LINE_END.sub(b"\r\n", new.payload.encode("ascii", errors="surrogateescape"))
+    new_body = _LINE_END.sub(b"\r\n", new.payload.encode("ascii", errors="surrogateescape"))
+    if not new.utf8 and new.cte == cte:
+        return None, new_body
+    # the part's headers change as the parsed path changes them: charset="utf-8", a new transfer encoding
+    content_type = None
+    if new.utf8:
+        params = {**params, "charset": "utf-8"}
+        content_type = "; ".join([ctype, *(f'{k}="{v}"' for k, v in params.items())]).encode("ascii")
+    return _edit_headers(block, content_type=content_type, cte=new.cte or "7bit"), new_body
+
+
+def _edit_headers(block: bytes, *, content_type: bytes | None, cte: str) -> bytes:
+    """The header block with Content-Type replaced (when given), Content-Transfer-Encoding dropped and
+    `cte` written at the end; every other field as it was."""
+    fields: list[list[bytes]] = []
+    for line in block.split(b"\r\n") if block else []:
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1].append(line)
+        else:
+            fields.append([line])
+    out: list[bytes] = []
+    for field in fields:
+        name = field[0].partition(b":")[0].lower()
+        if name == b"content-transfer-encoding":
+            continue
+        if name == b"content-type" and content_type is not None:
+            out.append(b"Content-Type: " + content_type)
+            content_type = None
+            continue
+        out.extend(field)
+    if content_type is not None:
+        out.append(b"Content-Type: " + content_type)
+    out.append(b"Content-Transfer-Encoding: " + cte.encode("ascii"))
+    return b"\r\n".join(out)
 
 
 def _multipart(
     body: bytes, params: dict[str, str], disclaimer: Disclaimer, *, boundaries: tuple[bytes, ...], depth: int
 ) -> bytes | None:
     text = params.get("boundary", "")
-    if not text or text != text.strip() or not text.isascii():
-        raise Fallback
+    if not _BOUNDARY.fullmatch(text):
+        raise Fallback  # RFC 2046's characters only (the email package unquotes <...>, folds, ...)
     boundary = text.encode("ascii")
     # a delimiter line that an enclosing multipart would also take as its own: the parsed path decides
     if any(b.startswith(boundary) or boundary.startswith(b) for b in boundaries):
         raise Fallback
     delims = _delimiters(body, boundary)
-    if not delims or not delims[-1][2]:
-        raise Fallback  # no delimiter, or no closing one
+    if len(delims) < 2 or delims[0][2] or not delims[-1][2]:
+        raise Fallback  # no parts, a closing delimiter first, or none at the end
     out: list[bytes] = [body[: delims[0][1]]]
     changed = False
     for (_s, start, _c), (stop, next_end, _close) in zip(delims, delims[1:], strict=False):
@@ -106,18 +145,19 @@ def _multipart(
             raise Fallback
         part = body[start : stop - 2]
         if part.startswith(b"\r\n"):  # no headers at all
-            head, sep, content = b"", b"\r\n", part[2:]
+            head, content = b"", part[2:]
         else:
             cut = part.find(b"\r\n\r\n")
             if cut < 0:
                 raise Fallback
-            head, sep, content = part[:cut], b"\r\n\r\n", part[cut + 4 :]
+            head, content = part[:cut], part[cut + 4 :]
         inner = (*boundaries, boundary)
-        new = _entity(_headers(head), content, disclaimer, boundaries=inner, depth=depth + 1)
+        new = _entity(head, _headers(head), content, disclaimer, boundaries=inner, depth=depth + 1)
         if new is not None:
             changed = True
-            content = new
-        out.append(head + sep + content + body[stop - 2 : next_end])
+            head, content = new[0] if new[0] is not None else head, new[1]
+        out.append(head + b"\r\n" + content if not head else head + b"\r\n\r\n" + content)
+        out.append(body[stop - 2 : next_end])
     if not changed:
         return None
     out.append(body[delims[-1][1] :])
@@ -158,7 +198,7 @@ def _headers(block: bytes) -> dict[bytes, list[bytes]]:
             if current is None:
                 raise Fallback  # a continuation before any field
             if current:
-                current[-1] += b" " + line.strip()
+                current[-1] += b"\r\n" + line  # as the email package keeps a folded value
             continue
         name, colon, value = line.partition(b":")
         if not colon or not _NAME.fullmatch(name):
@@ -166,21 +206,22 @@ def _headers(block: bytes) -> dict[bytes, list[bytes]]:
         name = name.lower()
         if name in _READ:
             current = out.setdefault(name, [])
-            current.append(value.strip())
+            current.append(value.lstrip(b" \t"))
         else:
             current = []  # continuations of fields nobody reads
     return out
 
 
-def _one(values: list[bytes] | None, default: str) -> str:
+def _one(values: list[bytes] | None, default: str, *, strip: bool = True) -> str:
     if not values:
         return default
     if len(values) > 1:
         raise Fallback
     try:
-        return values[0].decode("ascii").strip()
+        value = values[0].decode("ascii")
     except UnicodeDecodeError as exc:
         raise Fallback from exc
+    return value.strip() if strip else value
 
 
 def _content_type(values: list[bytes] | None) -> tuple[str, dict[str, str]]:
@@ -203,7 +244,7 @@ def _content_type(values: list[bytes] | None) -> tuple[str, dict[str, str]]:
             continue
         name, eq, val = field.partition("=")
         name, val = name.strip().lower(), val.strip()
-        if not eq or not name or name.endswith("*") or name in params:
+        if not eq or not name or "*" in name or name in params:  # RFC 2231 (charset*0=, ...)
             raise Fallback
         if val.startswith('"'):
             if len(val) < 2 or not val.endswith('"') or '"' in val[1:-1]:

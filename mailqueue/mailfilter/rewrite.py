@@ -27,6 +27,8 @@ from mailqueue.mailfilter.bodies import (
 
 __all__ = ["MARKER", "Disclaimer", "add_disclaimer", "add_disclaimer_parsed", "is_signed_or_encrypted"]
 
+MAX_CONTENT_TYPE = 2000  # characters; a real one is well under 200
+MAX_NESTING = 100  # multiparts inside multiparts (Postfix's own mime_nesting_limit)
 # compat32 keeps the headers as they came (no refolding with maxheaderlen=0); CRLF as SMTP wants it.
 _POLICY = compat32.clone(linesep="\r\n")
 
@@ -43,15 +45,28 @@ def add_disclaimer(raw: bytes, disclaimer: Disclaimer) -> bytes | None:
         return fastmime.add_disclaimer(raw, disclaimer)
     except fastmime.Fallback:
         # anything the byte-level path does not take on: the email package decides
-        return add_disclaimer_parsed(raw, disclaimer)
+        return _parsed(raw, disclaimer)
 
 
 def add_disclaimer_parsed(raw: bytes, disclaimer: Disclaimer) -> bytes | None:
     """add_disclaimer through the email package's parser and generator: any message, at twice the cost."""
     if INLINE_PGP.search(raw):
         return None
+    return _parsed(raw, disclaimer)
+
+
+def _parsed(raw: bytes, disclaimer: Disclaimer) -> bytes | None:
     msg = message_from_bytes(raw, policy=compat32)
-    if msg.get(MARKER) is not None or is_signed_or_encrypted(msg) or msg.defects:
+    if msg.get(MARKER) is not None:
+        return None
+    if _nesting(msg) > MAX_NESTING:
+        return None  # nobody's real mail; the email package's generator would recurse too deep
+    for part in msg.walk():
+        # A defect anywhere means the parse may not be the whole message (a part the parser dropped would be
+        # gone from what is generated); a huge Content-Type makes the package's parameter parsing quadratic.
+        if part.defects or len(str(part.get("Content-Type", ""))) > MAX_CONTENT_TYPE:
+            return None
+    if is_signed_or_encrypted(msg):
         return None
     headers = msg.items()
     try:
@@ -93,6 +108,17 @@ class _RawTopGenerator(BytesGenerator):
         return BytesGenerator(fp, mangle_from_=False, maxheaderlen=0, policy=_POLICY)
 
 
+def _nesting(msg: Message) -> int:
+    """How deep multiparts are nested, counted without recursion."""
+    deepest, todo = 0, [(msg, 0)]
+    while todo:
+        part, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if part.is_multipart():
+            todo.extend((sub, depth + 1) for sub in part.get_payload() if isinstance(sub, Message))
+    return deepest
+
+
 def _visit(part: Message, disclaimer: Disclaimer) -> bool:
     """Walk the body parts; never into an attached message (message/rfc822: someone else's mail)."""
     if part.get_content_maintype() == "message":
@@ -113,9 +139,11 @@ def _visit(part: Message, disclaimer: Disclaimer) -> bool:
 
 
 def _append(part: Message, addition: str, *, html: bool) -> None:
-    cte = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
-    if cte not in KNOWN_CTE:
-        raise Untouched  # x-uuencode and friends: leave alone
+    raw_cte = str(part.get("Content-Transfer-Encoding", "7bit"))
+    cte = raw_cte.strip().lower()
+    if cte not in KNOWN_CTE or raw_cte != raw_cte.strip():
+        # x-uuencode and friends; or "base64 " that the email package would not decode: leave alone
+        raise Untouched
     # decode=True gives the bytes as they were for 7bit/8bit (get_payload without it would decode 8bit text
     # with the charset already) and decodes base64/quoted-printable; a broken encoding shows as a defect.
     defects = len(part.defects)

@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import re
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 IDLE = 30.0  # seconds a connection may wait in the pool (Postfix smtpd_timeout is 300 s)
 _BARE_EOL = re.compile(rb"\r\n|\n|\r(?!\n)")
@@ -88,21 +90,34 @@ class Client:
     async def _send(self, sender: str, recipients: list[str], data: bytes) -> None:
         conn, fresh = await self._get()
         try:
-            try:
-                await self._envelope(conn, sender, recipients)
-            except (ReinjectError, OSError):
-                if fresh:
-                    raise
-                # a pooled connection the smtpd closed meanwhile (reload, restart): once more on a new one.
-                # Only before DATA: after it, the smtpd may have the message already.
-                conn.close()
-                conn, _fresh = await self._get(reuse=False)
-                await self._envelope(conn, sender, recipients)
-            await self._content(conn, data)
+            await self._envelope(conn, sender, recipients)
+        except (ReinjectError, OSError):
+            conn.close()
+            if fresh:
+                raise
+            # a pooled connection the smtpd closed meanwhile (reload, restart): once more on a new one.
+            # Only before DATA: after it, the smtpd may have the message already.
+            conn, _fresh = await self._get(reuse=False)
+            await self._use(conn, self._envelope(conn, sender, recipients))
+        except RefusedError:
+            self._put(conn)  # the smtpd said no, and RSET made the connection clean again
+            raise
         except BaseException:
             conn.close()
             raise
+        await self._use(conn, self._content(conn, data))
         self._put(conn)
+
+    async def _use(self, conn: _Connection, step: Coroutine[Any, Any, None]) -> None:
+        """Run one step on `conn`: a refusal leaves it clean for the pool, anything else closes it."""
+        try:
+            await step
+        except RefusedError:
+            self._put(conn)
+            raise
+        except BaseException:
+            conn.close()
+            raise
 
     @staticmethod
     async def _envelope(conn: _Connection, sender: str, recipients: list[str]) -> None:

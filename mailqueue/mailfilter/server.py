@@ -19,6 +19,7 @@ from typing import Any
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from mailqueue.mailfilter.choose import Chooser
+from mailqueue.mailfilter.dataread import Refused, read_data
 from mailqueue.mailfilter.reinject import Client, RefusedError, Reinject, ReinjectError
 from mailqueue.mailfilter.rewrite import Disclaimer, add_disclaimer
 
@@ -84,9 +85,7 @@ class FilterSMTP(SMTP):
     through aiosmtpd's own parser.
 
     DATA: aiosmtpd reads the message a line at a time, an await and a list append per line (a quarter of the
-    filter's time); this reads what has arrived in one go, looks for the CRLF.CRLF end, and takes no byte
-    past it (whatever follows is the next command). Same answers: 552 over the size limit, 500 for a line
-    over the line-length limit, both only after the whole message was read.
+    filter's time); dataread.read_data takes what has arrived in one go, with the same answers.
     """
 
     async def smtp_DATA(self, arg: str) -> None:  # noqa: N802
@@ -104,17 +103,15 @@ class FilterSMTP(SMTP):
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         try:
-            content = await self._read_content()
+            content = await read_data(
+                self._reader, size_limit=self.data_size_limit or 0, line_limit=self.line_length_limit
+            )
         except asyncio.CancelledError:
             log.info("connection lost during DATA")
             self._writer.close()
             raise
-        if content is None:
-            await self.push("552 Error: Too much mail data")
-            self._set_post_data_state()
-            return
-        if len(content) >= self.line_length_limit and _longest_line(content) > self.line_length_limit - 2:
-            await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
+        if isinstance(content, Refused):
+            await self.push(content)
             self._set_post_data_state()
             return
         envelope.content = content
@@ -122,39 +119,6 @@ class FilterSMTP(SMTP):
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()
         await self.push("250 OK" if status is MISSING else status)
-
-    async def _read_content(self) -> bytes | None:
-        """The message up to the line with the lone dot, dot-unstuffed; None when it was over the size
-        limit (read to its end all the same, and dropped)."""
-        reader = self._reader
-        buffer: bytearray = reader._buffer  # type: ignore[attr-defined]
-        limit = self.data_size_limit
-        # a CRLF before the first line, so that an empty message (".\r\n") and a dot-stuffed first line look
-        # like any other line; taken off at the end
-        data = bytearray(b"\r\n")
-        dropped = False
-        while True:
-            if not buffer:
-                more = await reader.read(1)  # waits for the next bytes; the rest of them stay in the buffer
-                if not more:
-                    raise asyncio.CancelledError  # the client went away mid-message
-                data += more
-                continue
-            tail = bytes(data[-4:])
-            found = (tail + buffer).find(_END)
-            if found >= 0:
-                data += await reader.readexactly(found + len(_END) - len(tail))
-                break
-            data += await reader.readexactly(len(buffer))  # all of it: the end is not in there
-            if limit and len(data) > limit + 2:
-                dropped = True
-                del data[:-4]  # keep only what an end spanning the next read would need
-        if dropped:
-            return None
-        content = bytes(data[:-3]).replace(b"\r\n.", b"\r\n")[2:]
-        if limit and len(content) > limit:
-            return None
-        return content
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         text = arg.lstrip()
@@ -168,11 +132,6 @@ class FilterSMTP(SMTP):
 
 
 _NOT_PLAIN = frozenset('"\\ \t,:;<>()[]')
-_END = b"\r\n.\r\n"
-
-
-def _longest_line(content: bytes) -> int:
-    return max(len(line) for line in content.split(b"\r\n"))
 
 
 async def serve(

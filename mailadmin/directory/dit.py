@@ -6,6 +6,8 @@ Builders check every name against its allow-list and escape it. The base DN is r
 
 from __future__ import annotations
 
+import re
+
 import ldap
 import ldap.dn
 from django.conf import settings
@@ -88,12 +90,28 @@ def _checked_dn(dn: str) -> str:
     return dn
 
 
-def _parse(dn: str) -> list[Rdn] | None:
-    """DN as a list of RDNs, each a set of (type, value) with types and values case-folded; None if invalid.
+# ASCII letters only: what slapd's caseIgnoreMatch folds for certain, whatever its Unicode tables.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_SPACES = re.compile(" +")
 
-    Values are compared case-insensitively because every naming attribute of our tree (dc, o, ou, cn, uid)
-    has a case-ignore equality rule.
+
+def _value_key(value: str) -> str:
+    """An RDN value as a comparison key that never merges two values slapd keeps apart (decision 0010).
+
+    Every naming attribute of our tree (dc, o, ou, cn, uid) has caseIgnoreMatch: slapd lower-cases each
+    character with its own, old Unicode tables, then applies compatibility decomposition, and collapses runs
+    of ASCII spaces. Python's tables are newer (str.casefold() merges ß with ss and σ with ς; it knows the
+    case of Georgian and Cherokee letters that slapd 2.5 does not), so doing the same here would call two
+    different entries the same one. Instead: ASCII letters compare case-insensitively, runs of ASCII spaces
+    count as one, and every other character must match exactly. Two spellings slapd merges and this does
+    not (``Ä``/``ä``) are "different" here: a hand-typed variant is refused with 404, never let through. The
+    console's own links carry the server's spelling, which always compares equal to itself.
     """
+    return _SPACES.sub(" ", value.strip(" ")).translate(_ASCII_LOWER)
+
+
+def _parse(dn: str) -> list[Rdn] | None:
+    """DN as a list of RDNs, each a set of (type, value) keys (see `_value_key`); None if invalid."""
     if not isinstance(dn, str) or not dn or "\x00" in dn:
         return None
     try:
@@ -105,7 +123,7 @@ def _parse(dn: str) -> list[Rdn] | None:
         avas = []
         for attr_type, value, _flags in rdn:
             name = attr_type.strip().lower()
-            avas.append((_TYPE_ALIASES.get(name, name), " ".join(value.split()).casefold()))
+            avas.append((_TYPE_ALIASES.get(name, name), _value_key(value)))
         rdns.append(frozenset(avas))
     return rdns
 
@@ -115,7 +133,7 @@ def valid_dn(dn: str) -> bool:
 
 
 def normalize_dn(dn: str) -> str:
-    """A canonical string form (lower-case types and values, RFC 4514 escaping) for comparisons and keys."""
+    """A canonical string form (lower-case types, values as `_value_key`, RFC 4514 escaping) for keys."""
     rdns = _parse(dn)
     if rdns is None:
         raise InvalidName("This is not a valid directory name (DN).", "dn")

@@ -53,7 +53,7 @@ def render_ldap_table(t: LdapTable) -> str:
     """The file holds bind_pw: write it mode 0640 root:postfix (the lookups run as user postfix)."""
     v.word("name", t.name)
     lines = [
-        ("server_host", v.text(f"{t.name}.server_uri", t.server_uri, forbid=" ,")),
+        ("server_host", v.ldap_uri(f"{t.name}.server_uri", t.server_uri)),
         ("version", "3"),
         ("bind", "yes"),
         ("bind_dn", v.dn(f"{t.name}.bind_dn", t.bind_dn)),
@@ -71,10 +71,6 @@ def render_ldap_table(t: LdapTable) -> str:
         names = [v.host(f"{t.name}.domains[{i}]", d) for i, d in enumerate(t.domains)]
         names += [table_ref(f"{t.name}.domain_tables[{i}]", d) for i, d in enumerate(t.domain_tables)]
         lines.append(("domain", ", ".join(names)))
-    if not t.server_uri.startswith(("ldap://", "ldapi://", "ldaps://")):
-        raise v.ConfigValueError(
-            f"{t.name}.server_uri", "must be an ldap://, ldaps:// or ldapi:// URI", t.server_uri
-        )
     body = "".join(f"{key} = {value}\n" for key, value in lines)
     return with_header(body, source=SOURCE)
 

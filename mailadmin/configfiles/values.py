@@ -35,6 +35,10 @@ _IPV4 = re.compile(r"^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1
 _RDN = r"[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9][A-Za-z0-9 ._@-]*(?<! )"
 _DN = re.compile(rf"^{_RDN}(?:,{_RDN})*$")
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# One LDAP URI, no DN or extensions: ldap(s)://host[:port] or ldapi://<url-encoded socket path>.
+_LDAP_URI = re.compile(
+    r"(?:ldaps?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?|ldapi://[A-Za-z0-9%._-]*)/?"
+)
 
 
 def text(
@@ -132,6 +136,15 @@ def dn(name: str, value: object) -> str:
     if not _DN.fullmatch(checked):
         raise ConfigValueError(
             name, "must be a plain DN like cn=name,dc=example (no escapes or quotes)", value
+        )
+    return checked
+
+
+def ldap_uri(name: str, value: object) -> str:
+    checked = text(name, value)
+    if not _LDAP_URI.fullmatch(checked):
+        raise ConfigValueError(
+            name, "must be one ldap://host[:port], ldaps://host[:port] or ldapi:// URI", value
         )
     return checked
 

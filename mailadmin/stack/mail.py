@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 from mailadmin import postfix
 from mailadmin.configfiles import atomic_write
@@ -19,32 +18,17 @@ from mailadmin.configfiles.cyrus import (
     render_imapd_conf,
 )
 from mailadmin.configfiles.postfix import (
-    RECEIVE_LOCAL_ONLY_CLASS,
-    SEND_LOCAL_ONLY_CLASS,
     ContentFilter,
-    LocalOnly,
     PostfixParams,
     RelayPolicy,
     render_main_cf,
     render_master_cf,
 )
-from mailadmin.configfiles.postfix_tables import LdapTable, install_ldap_table
+from mailadmin.configfiles.postfix_maps import PostfixMaps, install_tables
+from mailadmin.configfiles.postfix_tables import LdapTable
 from mailadmin.configfiles.saslauthd import render_sasl_app_conf
-from mailadmin.stack.addresses import (
-    ADDRESS_ALIAS_DOMAINS_TABLE,
-    ADDRESS_FORWARD_TABLES,
-    ADDRESS_LATE_TABLES,
-    address_tables,
-)
 from mailadmin.stack.base import CYRUS_ADMIN, POSTFIX_BIND, SASLAUTHD_BIND, Service, banner, require
-from mailadmin.stack.domain_aliases import ALIAS_MAP_TABLES, domain_alias_senders, domain_alias_tables
 from mailadmin.stack.process import run, terminate, wait_gone
-
-# Enabled accounts only: a disabled account (mailEnabled FALSE) is unknown to Postfix, so 550 at RCPT.
-ENABLED_ACCOUNT = "(objectClass=mailAccount)(!(mailEnabled=FALSE))"
-# An address of an account. %u@%d rather than %s: access-table lookups also try the bare domain and
-# `user@`; with %d those keys (no domain) never reach slapd.
-ANY_ADDRESS = "(|(mail=%u@%d)(mailAlias=%u@%d))"
 
 
 class Postfix(Service):
@@ -64,89 +48,22 @@ class Postfix(Service):
     def logs(self) -> list[Path]:
         return [self.layout.maillog]
 
+    def maps(self) -> PostfixMaps:
+        """The ldap: tables of the directory contract (mailadmin/configfiles/contract.py), in etc/."""
+        return PostfixMaps(
+            server_uri=self.ctx.ldap_uri,
+            base_dn=self.ctx.base_dn,
+            bind_dn=self.ctx.service_dn("postfix"),
+            bind_pw=self.ctx.secrets.get(POSTFIX_BIND),
+            mailbox_domain=self.ctx.config.mailbox_domain,
+            table_dir=self.etc,
+        )
+
     def tables(self) -> list[LdapTable]:
-        base, mailbox_domain = self.ctx.base_dn, self.ctx.config.mailbox_domain
-        common: dict[str, Any] = {
-            "server_uri": self.ctx.ldap_uri,
-            "bind_dn": self.ctx.service_dn("postfix"),
-            "bind_pw": self.ctx.secrets.get(POSTFIX_BIND),
-            "search_base": f"ou=domains,{base}",
-        }
-        return [
-            LdapTable(
-                name="domains",
-                query_filter="(&(objectClass=mailDomain)(dc=%s))",
-                result_attribute="dc",
-                scope="one",
-                **common,
-            ),
-            # Every address of an account becomes <uid>@<mailbox domain>: Cyrus knows mailboxes by login.
-            LdapTable(
-                name="accounts",
-                query_filter=f"(&{ENABLED_ACCOUNT}(|(mail=%s)(mailAlias=%s)))",
-                result_attribute="uid",
-                result_format=f"%s@{mailbox_domain}",
-                **common,
-            ),
-            *address_tables(common, self.table("domains")),
-            *domain_alias_tables(common),
-            LdapTable(
-                name="mailboxes",
-                query_filter=f"(&{ENABLED_ACCOUNT}(uid=%u))",
-                result_attribute="uid",
-                domains=(mailbox_domain,),
-                **common,
-            ),
-            # smtpd_sender_login_maps: which login owns a MAIL FROM address
-            LdapTable(
-                name="sender-logins",
-                query_filter=f"(&{ENABLED_ACCOUNT}{ANY_ADDRESS})",
-                result_attribute="uid",
-                **common,
-            ),
-            # "Send/Receive only local mail": an address whose domain is hosted here -> OK
-            LdapTable(
-                name="local-domains",
-                query_filter="(&(objectClass=mailDomain)(dc=%d))",
-                result_attribute="dc",
-                result_format="OK",
-                scope="one",
-                **common,
-            ),
-            LdapTable(
-                name="send-local-only-logins",
-                query_filter="(&(objectClass=mailAccount)(mailSendLocalOnly=TRUE)(uid=%s))",
-                result_attribute="uid",
-                result_format=SEND_LOCAL_ONLY_CLASS,
-                **common,
-            ),
-            LdapTable(
-                name="send-local-only-senders",
-                query_filter=f"(&(objectClass=mailAccount)(mailSendLocalOnly=TRUE){ANY_ADDRESS})",
-                result_attribute="uid",
-                result_format=SEND_LOCAL_ONLY_CLASS,
-                **common,
-            ),
-            LdapTable(
-                name="receive-local-only",
-                query_filter=f"(&(objectClass=mailAccount)(mailReceiveLocalOnly=TRUE){ANY_ADDRESS})",
-                result_attribute="uid",
-                result_format=RECEIVE_LOCAL_ONLY_CLASS,
-                **common,
-            ),
-            # the delivery address uid@<mailbox domain> must not be a way around the flag
-            LdapTable(
-                name="receive-local-only-mailboxes",
-                query_filter="(&(objectClass=mailAccount)(mailReceiveLocalOnly=TRUE)(uid=%u))",
-                result_attribute="uid",
-                result_format=RECEIVE_LOCAL_ONLY_CLASS,
-                domains=(mailbox_domain,),
-                **common,
-            ),
-        ]
+        return self.maps().tables()
 
     def table(self, name: str) -> str:
-        return f"ldap:{self.etc}/{name}.cf"
+        return self.maps().ref(name)
 
     def params(self) -> PostfixParams:
         p, ports = self.layout.postfix, self.ctx.ports
@@ -163,25 +80,9 @@ class Postfix(Service):
             lmtp_port=ports.lmtp,
             smtp_port=ports.smtp,
             submission_port=ports.submission,
-            domain_tables=(self.table("domains"),),
-            alias_tables=(self.table("accounts"),),
-            # forwards before accounts; system aliases, catch-all, alias domains after every other map
-            forward_tables=tuple(self.table(n) for n in ADDRESS_FORWARD_TABLES),
-            late_alias_tables=tuple(self.table(n) for n in ADDRESS_LATE_TABLES),
-            # domain aliases (ALI-03) right after the account map
-            extra_alias_tables=tuple(self.table(n) for n in ALIAS_MAP_TABLES),
-            alias_domain_tables=(self.table(ADDRESS_ALIAS_DOMAINS_TABLE),),
-            mailbox_tables=(self.table("mailboxes"),),
             sasl_config_dir=self.etc / "sasl",
             syslog_name="postfix-mailadmin",
-            sender_login_tables=(self.table("sender-logins"),),
-            local_only=LocalOnly(
-                local_domain_tables=(self.table("local-domains"),),
-                send_login_tables=(self.table("send-local-only-logins"),),
-                send_sender_tables=(self.table("send-local-only-senders"),),
-                receive_tables=(self.table("receive-local-only"), self.table("receive-local-only-mailboxes")),
-            ),
-            alias_senders=domain_alias_senders(self.table, self.table("local-domains")),
+            **self.maps().lookup_tables(),
             # every message through the disclaimer filter (DLV-03, mailadmin/stack/mailfilter.py)
             content_filter=ContentFilter(filter_port=ports.mailfilter, reinject_port=ports.reinject),
             # the SMTP relay rules (DLV-04, mailadmin/stack/policyd.py): asked first, 451 while it is down
@@ -204,8 +105,7 @@ class Postfix(Service):
         atomic_write(self.etc / "master.cf", render_master_cf(params), backdate=3)
         # bind_pw inside; smtpd, cleanup and trivial-rewrite read the tables as user postfix. Each one is
         # proved with a `postmap -q` probe against the running slapd before it replaces the old one.
-        for table in self.tables():
-            install_ldap_table(table, self.etc / f"{table.name}.cf", config_dir=self.etc)
+        install_tables(self.maps(), config_dir=self.etc)
         # Debian's Postfix reads <cyrus_sasl_config_path>/smtpd.conf and defaults that path to etc/sasl.
         atomic_write(self.etc / "sasl" / "smtpd.conf", render_sasl_app_conf(self.layout.saslauthd_mux))
 

@@ -7,17 +7,19 @@
 
 from __future__ import annotations
 
+from mailadmin.configfiles.contract import (
+    ALIAS_LOCAL_SENDERS_CLASS,
+    ALIAS_SAME_DOMAIN_CLASS,
+    RECEIVE_LOCAL_ONLY_CLASS,
+    SEND_LOCAL_ONLY_CLASS,
+)
 from mailadmin.configfiles.postfix.main_cf import render_main_cf
 from mailadmin.configfiles.postfix.master_cf import render_master_cf
 from mailadmin.configfiles.postfix.params import (
-    ALIAS_LOCAL_SENDERS_CLASS,
     ALIAS_LOCAL_SENDERS_REPLY,
     ALIAS_POLICY_SERVICE,
-    ALIAS_SAME_DOMAIN_CLASS,
     MAILFILTER_TRANSPORT,
-    RECEIVE_LOCAL_ONLY_CLASS,
     RECEIVE_LOCAL_ONLY_REPLY,
-    SEND_LOCAL_ONLY_CLASS,
     SEND_LOCAL_ONLY_REPLY,
     AliasSenders,
     ContentFilter,

@@ -3,6 +3,7 @@ the restriction lists (mailadmin/configfiles/postfix/restrictions.py) in their o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from mailadmin.configfiles import values as v
@@ -26,12 +27,16 @@ def render_main_cf(p: PostfixParams) -> str:
     relay = f"[{v.host('relay_host', p.relay_host)}]:{v.port('relay_port', p.relay_port)}"
     lmtp = f"lmtp:inet:{v.host('lmtp_host', p.lmtp_host)}:{v.port('lmtp_port', p.lmtp_port)}"
     mailbox_domain = v.host("mailbox_domain", p.mailbox_domain)
-    domains = [mailbox_domain] + [table_ref(f"domain_tables[{i}]", t) for i, t in enumerate(p.domain_tables)]
-    aliases = [table_ref(f"forward_tables[{i}]", t) for i, t in enumerate(p.forward_tables)]
-    aliases += [table_ref(f"alias_tables[{i}]", t) for i, t in enumerate(p.alias_tables)]
-    aliases += [table_ref(f"extra_alias_tables[{i}]", t) for i, t in enumerate(p.extra_alias_tables)]
-    aliases += [table_ref(f"late_alias_tables[{i}]", t) for i, t in enumerate(p.late_alias_tables)]
-    mailboxes = [table_ref(f"mailbox_tables[{i}]", t) for i, t in enumerate(p.mailbox_tables)]
+    virtual = virtual_settings(
+        mailbox_domain,
+        domain_tables=p.domain_tables,
+        forward_tables=p.forward_tables,
+        alias_tables=p.alias_tables,
+        extra_alias_tables=p.extra_alias_tables,
+        late_alias_tables=p.late_alias_tables,
+        alias_domain_tables=p.alias_domain_tables,
+        mailbox_tables=p.mailbox_tables,
+    )
     # maillog_file must start with one of these prefixes or `postfix start` exits 1 without a word.
     log_prefix = str(Path(log_file).parent)
     settings: list[tuple[str, str]] = [
@@ -69,10 +74,7 @@ def render_main_cf(p: PostfixParams) -> str:
         ("biff", "no"),
         ("append_dot_mydomain", "no"),
         ("smtputf8_enable", "no"),
-        ("virtual_mailbox_domains", ", ".join(domains)),
-        ("virtual_alias_maps", ", ".join(aliases)),
-        *([("virtual_alias_domains", ", ".join(_alias_domain_refs(p)))] if p.alias_domain_tables else []),
-        ("virtual_mailbox_maps", ", ".join(mailboxes)),
+        *virtual,
         ("virtual_transport", lmtp),
     ]
     if p.sasl_config_dir is not None:
@@ -98,8 +100,32 @@ def render_main_cf(p: PostfixParams) -> str:
     return with_header(body, source=SOURCE)
 
 
-def _alias_domain_refs(p: PostfixParams) -> list[str]:
-    return [table_ref(f"alias_domain_tables[{i}]", t) for i, t in enumerate(p.alias_domain_tables)]
+def virtual_settings(
+    mailbox_domain: str,
+    *,
+    domain_tables: Sequence[str],
+    forward_tables: Sequence[str],
+    alias_tables: Sequence[str],
+    extra_alias_tables: Sequence[str],
+    late_alias_tables: Sequence[str],
+    alias_domain_tables: Sequence[str],
+    mailbox_tables: Sequence[str],
+) -> list[tuple[str, str]]:
+    """The virtual_* maps that route mail (`mailbox_domain` checked already). virtual_alias_maps in the
+    order forward, alias, extra, late (see PostfixParams)."""
+    domains = [mailbox_domain] + [table_ref(f"domain_tables[{i}]", t) for i, t in enumerate(domain_tables)]
+    aliases = [table_ref(f"forward_tables[{i}]", t) for i, t in enumerate(forward_tables)]
+    aliases += [table_ref(f"alias_tables[{i}]", t) for i, t in enumerate(alias_tables)]
+    aliases += [table_ref(f"extra_alias_tables[{i}]", t) for i, t in enumerate(extra_alias_tables)]
+    aliases += [table_ref(f"late_alias_tables[{i}]", t) for i, t in enumerate(late_alias_tables)]
+    alias_domains = [table_ref(f"alias_domain_tables[{i}]", t) for i, t in enumerate(alias_domain_tables)]
+    mailboxes = [table_ref(f"mailbox_tables[{i}]", t) for i, t in enumerate(mailbox_tables)]
+    return [
+        ("virtual_mailbox_domains", ", ".join(domains)),
+        ("virtual_alias_maps", ", ".join(aliases)),
+        *([("virtual_alias_domains", ", ".join(alias_domains))] if alias_domains else []),
+        ("virtual_mailbox_maps", ", ".join(mailboxes)),
+    ]
 
 
 def _content_filter_settings(cf: ContentFilter | None) -> list[tuple[str, str]]:

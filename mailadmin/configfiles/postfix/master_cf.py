@@ -12,7 +12,9 @@ from mailadmin.configfiles.postfix.params import (
     MAILFILTER_TRANSPORT,
     AliasSenders,
     ContentFilter,
+    LocalOnly,
     PostfixParams,
+    RelayPolicy,
 )
 from mailadmin.configfiles.postfix.restrictions import (
     RELAY_POLICY_SUBMISSION_RELAY,
@@ -104,13 +106,16 @@ def _content_filter_services(cf: ContentFilter, syslog_name: str) -> list[str]:
     return [to_filter, reinject]
 
 
-def _submission_checks(p: PostfixParams) -> list[tuple[str, str]]:
+def submission_checks(
+    *, local_only: LocalOnly | None, sender_login_tables: Sequence[str], relay_policy: RelayPolicy | None
+) -> list[tuple[str, str]]:
+    """The `-o` restrictions of the submission service; the lists themselves are main.cf parameters."""
     recipients = (
         [("smtpd_recipient_restrictions", f"${SUBMISSION_RECIPIENTS}")]
-        if p.local_only is not None and p.local_only.send_login_tables  # see with_submission_recipients
+        if local_only is not None and local_only.send_login_tables  # see with_submission_recipients
         else []
     )
-    if p.relay_policy is not None:  # the relay rules first (main.cf holds the lists: see with_relay_policy)
+    if relay_policy is not None:  # the relay rules first (main.cf holds the lists: see with_relay_policy)
         return [
             ("smtpd_relay_restrictions", f"${RELAY_POLICY_SUBMISSION_RELAY}"),
             ("smtpd_sender_restrictions", f"${RELAY_POLICY_SUBMISSION_SENDER}"),
@@ -121,7 +126,7 @@ def _submission_checks(p: PostfixParams) -> list[tuple[str, str]]:
         ("smtpd_relay_restrictions", "permit_sasl_authenticated,reject"),
         # a login may send only as an address it owns (so a local-only account cannot claim
         # another account's address to escape its restriction)
-        *([("smtpd_sender_restrictions", "reject_sender_login_mismatch")] if p.sender_login_tables else []),
+        *([("smtpd_sender_restrictions", "reject_sender_login_mismatch")] if sender_login_tables else []),
     ]
 
 
@@ -147,7 +152,11 @@ def render_master_cf(p: PostfixParams) -> str:
                     ("syslog_name", f"{v.word('syslog_name', p.syslog_name)}/submission"),
                     ("smtpd_sasl_auth_enable", "yes"),
                     ("smtpd_client_restrictions", "permit_sasl_authenticated,reject"),
-                    *_submission_checks(p),
+                    *submission_checks(
+                        local_only=p.local_only,
+                        sender_login_tables=p.sender_login_tables,
+                        relay_policy=p.relay_policy,
+                    ),
                 ),
             )
         )

@@ -7,16 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# "Send only local mail" / "Receive only local mail" (ACC-07): the restriction classes the lookup tables name.
-SEND_LOCAL_ONLY_CLASS = "mailadmin_send_local_only"
-RECEIVE_LOCAL_ONLY_CLASS = "mailadmin_receive_local_only"
+# "Send only local mail" / "Receive only local mail" (ACC-07): the classes the lookup tables answer are part
+# of the contract with the directory (contract.py); these are the replies when a class refuses.
 SEND_LOCAL_ONLY_REPLY = "REJECT 5.7.1 This account may send mail only to local domains"
 RECEIVE_LOCAL_ONLY_REPLY = "REJECT 5.7.1 This recipient accepts mail only from senders in local domains"
 
 # Aliases of a domain (ALI-03, docs/decisions/0006-alias-senders.md): who may write to them. An alias without
 # Open Membership takes mail only from senders of hosted domains; a Restricted one only from its own domain.
-ALIAS_LOCAL_SENDERS_CLASS = "mailadmin_alias_local_senders"
-ALIAS_SAME_DOMAIN_CLASS = "mailadmin_alias_same_domain"
 ALIAS_LOCAL_SENDERS_REPLY = "REJECT 5.7.1 Only senders in the domains of this server may write to this alias"
 ALIAS_POLICY_SERVICE = "mailadmin_alias_policy"
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mailadmin.configfiles import values as v
-from mailadmin.configfiles.postfix.params import (
+from mailadmin.configfiles.contract import (
     ALIAS_LOCAL_SENDERS_CLASS,
+    ALIAS_SAME_DOMAIN_CLASS,
+    RECEIVE_LOCAL_ONLY_CLASS,
+    SEND_LOCAL_ONLY_CLASS,
+)
+from mailadmin.configfiles.postfix.params import (
     ALIAS_LOCAL_SENDERS_REPLY,
     ALIAS_POLICY_SERVICE,
-    ALIAS_SAME_DOMAIN_CLASS,
     DURATION,
-    RECEIVE_LOCAL_ONLY_CLASS,
     RECEIVE_LOCAL_ONLY_REPLY,
-    SEND_LOCAL_ONLY_CLASS,
     SEND_LOCAL_ONLY_REPLY,
     WHEN_DOWN,
     AliasSenders,

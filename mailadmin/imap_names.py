@@ -1,7 +1,7 @@
 """Names, rights, errors and result types of the Cyrus gateway — no protocol code here.
 
 Everything `mailadmin.imap` checks before a command goes out: folder names, ACL identifiers, rights, quotas.
-Split out of `mailadmin/imap.py` (the only module that imports imapclient) to keep that module about the
+Kept apart from `mailadmin/imap/` (the only package that imports imapclient) so that package is about the
 protocol; `mailadmin.imap` re-exports all public names.
 """
 

@@ -32,8 +32,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # slapd's sssvlv keeps sort/VLV state per connection (olcSssVlvMaxPerConn, default 16) until the search
-# finishes or the connection closes; a VLV request always leaves its state behind. Recycle a pooled
-# connection after this many sorted requests instead of hitting "Other sort requests already in progress".
+# finishes or the connection closes; a VLV request on a non-empty list always leaves its state behind. Recycle
+# a pooled connection after this many sorted requests instead of hitting "Other sort requests already in
+# progress". The server-wide limit (olcSssVlvMax) can still be reached by many connections together: then
+# `search_window` answers unsorted (see there).
 SORT_SLOTS_PER_CONNECTION = 12
 
 
@@ -159,6 +161,15 @@ def _discard(conn: Conn) -> None:
     _close(conn.ldap)
 
 
+def sort_state_added(conn: LDAPObject) -> None:
+    """Count a sort state slapd kept on this thread's pooled `conn` that `run` did not foresee: a request
+    meant to reuse a VLV context that slapd answered from a fresh sort (context gone, or busy)."""
+    for pooled in _pool.conns.values():
+        if pooled.ldap is conn:
+            pooled.sort_ops += 1
+            return
+
+
 def close_all() -> None:
     """Close this thread's pooled connections (tests, shutdown, after a settings change)."""
     for conn in list(_pool.conns.values()):
@@ -280,5 +291,6 @@ __all__ = [
     "dedicated",
     "open_connection",
     "run",
+    "sort_state_added",
     "user_connection",
 ]

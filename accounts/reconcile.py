@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from accounts.services.common import audited
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import NO_ATTRS, DirectoryError, InvalidName, check_login, dit, filter_and, filter_eq
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,12 @@ from typing import Any
 
 from django.conf import settings
 
-from accounts.services.common import audited, get_account
+from accounts.services.common import get_account
 from accounts.services.users import preflight_unique
 from aliases import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import (
     DirectoryNotFound,
     DirectorySizeLimit,
@@ -171,7 +172,7 @@ def user_set_addresses(*, actor: Actor, dn: str, addresses: Iterable[str]) -> li
     change = directory.replace("mailAlias", wanted or None)
     after: dict[str, Any] = {"mailAlias": wanted, "before": {"mailAlias": current}}
     if aliases:
-        after["aliases"] = [a.label for a in aliases]
+        after["aliases"] = membership.audit_names(aliases)
 
     def work() -> None:
         directory.modify(dn, [change])

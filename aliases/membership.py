@@ -32,9 +32,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.services.common import audited
 from mailadmin import directory
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import InvalidName, dit, filter_and, filter_eq, filter_or
 from mailadmin.permissions import Verb, can_alias
 
@@ -213,6 +213,12 @@ def members_remove(*, actor: Actor, addresses: Iterable[str], holder_dn: str) ->
     changes = plan_remove(addresses, holder_dn=holder_dn)
     members_apply(actor=actor, changes=changes, holder_dn=holder_dn)
     return changes
+
+
+def audit_names(changes: Iterable[MemberChange]) -> list[str]:
+    """How an audit row names the aliases a change touched: a domain alias by its address, a system alias by
+    its DN. Either carries where it lives, so a reader of another domain sees it blanked."""
+    return [c.dn if c.system else c.label for c in changes]
 
 
 def visible_labels(actor: Actor, changes: Iterable[MemberChange]) -> tuple[list[str], int]:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from accounts.services.common import audited
 from mailadmin import directory
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import (
     DirectoryConflict,
     DirectoryNotFound,
@@ -254,7 +254,10 @@ def check_owners(domain: str, logins: Iterable[str]) -> list[str]:
         except InvalidName as exc:
             raise InvalidName("Owners are login names of users, separated by commas.", "owners") from exc
         found = directory.search(
-            domain_dn, filter_and("(objectClass=mailAccount)", filter_eq("uid", uid)), ["uid"], limit=0
+            domain_dn,
+            filter_and("(objectClass=mailAccount)", "(!(objectClass=mailResource))", filter_eq("uid", uid)),
+            ["uid"],
+            limit=0,
         )
         if not found:
             raise InvalidName(

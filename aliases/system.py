@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from accounts.services.common import audited
 from aliases.addresses import MAX_FORWARDS, check_addresses, check_local_target, leads_to
 from mailadmin import directory
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import DirectoryConflict, InvalidName, dit, escape_dn, filter_eq
 
 # The local part of an address, as check_address allows it: letters, digits, . _ + - (no dot at the ends).

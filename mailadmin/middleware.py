@@ -1,22 +1,30 @@
-"""Attach `request.actor` (who is acting, with which roles) to every request of a logged-in account."""
+"""Attach `request.actor` (who is acting, with which roles) to every request of a logged-in account.
+
+The account is read from the directory on every request (`directory.standing_for`, one round trip): a
+session ends at once when its account is deleted or disabled or its password was changed elsewhere, and a
+role taken away is gone from the next request on.
+"""
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
-from mailadmin.actor import Actor, Roles
-from mailadmin.sessions import SESSION_DN, SESSION_EPOCH, SESSION_ROLES, SESSION_ROLES_AT, load_roles
+from mailadmin import directory
+from mailadmin.actor import Actor
+from mailadmin.clientaddr import client_address
+from mailadmin.sessions import SESSION_DN, SESSION_EPOCH, SESSION_PASSWORD_CHANGED
+
+log = logging.getLogger(__name__)
 
 
 def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is trivially forged unless a proxy is configured to set it,
-    # and the login throttle must not be bypassable by a header.
-    return str(request.META.get("REMOTE_ADDR", ""))
+    """The client's address (X-Forwarded-For only from a trusted proxy: mailadmin.clientaddr)."""
+    return client_address(request)
 
 
 class ActorMiddleware:
@@ -33,15 +41,19 @@ class ActorMiddleware:
             if not dn or state is None or session.get(SESSION_EPOCH) != state.session_epoch:
                 # Session of an older password, or made outside our login view: end it.
                 logout(request)
+                return self.get_response(request)
+            try:
+                standing = directory.standing_for(dn)
+            except directory.DirectoryError as exc:
+                # Without the directory nobody's rights can be known: refuse, do not guess from the session.
+                log.warning("directory unavailable while checking the session of %s: %s", dn, exc)
+                return render(request, "503.html", {"reason": str(exc)}, status=503)
+            if not standing.may_log_in or standing.password_changed != session.get(
+                SESSION_PASSWORD_CHANGED, ""
+            ):
+                logout(request)  # deleted, disabled, or its password changed since this session began
             else:
-                roles_at = float(session.get(SESSION_ROLES_AT, 0))
-                if time.time() - roles_at > settings.ROLE_CACHE_SECONDS:
-                    roles = load_roles(dn)
-                    session[SESSION_ROLES] = roles.to_json()
-                    session[SESSION_ROLES_AT] = time.time()
-                else:
-                    roles = Roles.from_json(session.get(SESSION_ROLES, {}))
                 request.actor = Actor(  # type: ignore[attr-defined]
-                    username=user.get_username(), dn=dn, roles=roles, ip=client_ip(request)
+                    username=user.get_username(), dn=dn, roles=standing.roles, ip=client_ip(request)
                 )
         return self.get_response(request)

@@ -6,7 +6,9 @@ domain's user learns nothing, not even that it exists.
 
 Ranks: administrator (3) > domain administrator (2) > group administrator (1) > user (0). Nobody changes
 an account that outranks or equals them, except the manual's one case: domain administrators create and
-delete the other domain administrators of their own domains (MANAGE_ADMINS on the domain).
+delete the other domain administrators of their own domains (MANAGE_ADMINS on the domain). Among
+administrators, the manager account `admin` (ACC-15) is the one that acts on the others' accounts; nobody
+deletes the manager or resets its password, and nobody deletes their own account.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from mailadmin.actor import Actor
-from mailadmin.directory.dit import is_inside, same_dn
+from mailadmin.directory.dit import is_inside, manager_dn, same_dn
 
 
 class Verb(StrEnum):
@@ -50,6 +52,21 @@ class Kind(StrEnum):
 # What each delegated role may create or delete inside its scope (the manual, ACC-13 and ACC-14).
 DOMAIN_ADMIN_KINDS = frozenset({Kind.USER, Kind.GROUP, Kind.RESOURCE})
 GROUP_ADMIN_KINDS = frozenset({Kind.USER})
+# Verbs that act on an account itself (its entry, password, quota, place), checked against its rank.
+ACCOUNT_VERBS = frozenset({Verb.CHANGE, Verb.DELETE, Verb.MOVE, Verb.SET_QUOTA, Verb.SET_PASSWORD})
+
+
+def _administrator_on_administrator(actor: Actor, verb: Verb, dn: str) -> bool:
+    """An administrator acting on another administrator's account (equal rank): only the manager may, and
+    not on its own account's existence or password, which nobody else may touch either."""
+    myself = bool(actor.dn) and same_dn(dn, actor.dn)
+    target_is_manager = same_dn(dn, manager_dn())
+    i_am_manager = (actor.is_system and not actor.dn) or (bool(actor.dn) and same_dn(actor.dn, manager_dn()))
+    if verb is Verb.DELETE:
+        return i_am_manager and not target_is_manager and not myself
+    if myself:
+        return verb is Verb.CHANGE  # one's own name and details; the password through "Change my password"
+    return i_am_manager and not target_is_manager
 
 
 def can(
@@ -64,6 +81,8 @@ def can(
     verb touches, when it touches one (see `Roles.rank`)."""
     roles = actor.roles
     if roles.administrator:
+        if target_rank >= 3 and verb in ACCOUNT_VERBS:
+            return _administrator_on_administrator(actor, verb, dn)
         return True
     if verb is Verb.CONFIGURE or kind is Kind.SERVER:
         return False
@@ -84,7 +103,7 @@ def can(
         if verb in (Verb.DELETE, Verb.MOVE):
             return kind in DOMAIN_ADMIN_KINDS and target_rank < 2
         if verb in (Verb.CHANGE, Verb.SET_QUOTA, Verb.SET_PASSWORD):
-            return kind in (Kind.USER, Kind.RESOURCE, None) and target_rank < 2
+            return kind in (Kind.USER, Kind.RESOURCE) and target_rank < 2
         return False
 
     in_group = any(is_inside(dn, g) for g in roles.groups)

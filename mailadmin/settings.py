@@ -6,6 +6,7 @@ environment does not already set, so `manage.py` finds the daemons without furth
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,9 @@ def _database(url: str) -> dict[str, Any]:
 DATABASES = {"default": _database(envsecret("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = envstr("REDIS_URL")
+# redis://:<password>@host:port/0 — Redis requires a password (the stack's and docker-compose's do);
+# REDIS_URL_FILE names a file holding the URL.
+REDIS_URL = envsecret("REDIS_URL")
 # The cache (login throttle, ...) has its own Redis database: clearing it never touches Celery's queue.
 CACHE_URL = envstr("MAILADMIN_CACHE_URL", REDIS_URL.rsplit("/", 1)[0] + "/1" if REDIS_URL else "")
 if CACHE_URL:
@@ -179,7 +182,19 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_THROTTLE_FAILURES = envint("MAILADMIN_LOGIN_THROTTLE_FAILURES", 5)
 LOGIN_THROTTLE_WINDOW = envint("MAILADMIN_LOGIN_THROTTLE_WINDOW", 900)
 LOGIN_THROTTLE_IP_FAILURES = envint("MAILADMIN_LOGIN_THROTTLE_IP_FAILURES", 20)
-ROLE_CACHE_SECONDS = envint("MAILADMIN_ROLE_CACHE_SECONDS", 30)
+
+
+def _proxies(entries: list[str]) -> list[str]:
+    """MAILADMIN_TRUSTED_PROXIES: comma-separated addresses or networks whose X-Forwarded-For is believed."""
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"MAILADMIN_TRUSTED_PROXIES: {entry!r} is not an address or network") from exc
+    return entries
+
+
+TRUSTED_PROXIES = _proxies(envlist("MAILADMIN_TRUSTED_PROXIES"))
 SESSION_COOKIE_AGE = envint("MAILADMIN_SESSION_SECONDS", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
@@ -236,12 +251,35 @@ SILENCED_SYSTEM_CHECKS = [
     "security.W021",
 ]
 
+# Errors (every 500 with its traceback, failed jobs) also go to a file: under `make run` gunicorn runs
+# detached and stderr is easy to lose. WatchedFileHandler: several processes append; logrotate may move it.
+LOG_DIR = Path(envstr("MAILADMIN_LOG_DIR", str(VAR_DIR / "log")))
+
+
+def _log_handlers() -> dict[str, dict[str, Any]]:
+    handlers: dict[str, dict[str, Any]] = {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"}
+    }
+    try:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return handlers  # a read-only deployment: stderr only (the container's log)
+    handlers["errors"] = {
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": str(LOG_DIR / "errors.log"),
+        "formatter": "plain",
+        "level": "ERROR",
+    }
+    return handlers
+
+
+_HANDLERS = _log_handlers()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": envstr("MAILADMIN_LOG_LEVEL", "INFO")},
+    "formatters": {"plain": {"format": "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"}},
+    "handlers": _HANDLERS,
+    "root": {"handlers": list(_HANDLERS), "level": envstr("MAILADMIN_LOG_LEVEL", "INFO")},
     # django-auth-ldap warns for every optional attribute an entry lacks (givenName, mail): noise.
     "loggers": {"django_auth_ldap": {"level": "ERROR"}},
 }

@@ -31,8 +31,11 @@ fi
 if alive "$RUN/gunicorn.pid"; then
   echo "console: already running (pid $(cat "$RUN/gunicorn.pid"))"
 else
+  # --capture-output: the console's own stderr (tracebacks of 500s among it) lands in gunicorn.log too;
+  # errors also go to $LOG/errors.log (settings.LOGGING).
   .venv/bin/gunicorn mailadmin.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --daemon \
-    --pid "$RUN/gunicorn.pid" --access-logfile "$LOG/access.log" --error-logfile "$LOG/gunicorn.log"
+    --pid "$RUN/gunicorn.pid" --access-logfile "$LOG/access.log" --error-logfile "$LOG/gunicorn.log" \
+    --capture-output
 fi
 if ! alive "$RUN/celery-worker.pid"; then
   .venv/bin/celery -A mailadmin worker --detach --concurrency 2 --pidfile "$RUN/celery-worker.pid" \

@@ -5,14 +5,16 @@ from __future__ import annotations
 import imaplib
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
 
 from accounts import services
+from accounts.services import roles
 from mailadmin.actor import Actor
 from mailadmin.directory import dit
 from tests import ldaptool
@@ -108,16 +110,21 @@ def test_hostile_login_name_never_reaches_the_directory(db: None) -> None:
         assert 'role="alert"' in response.content.decode()
 
 
-def test_five_wrong_passwords_throttle_the_account(domain: str, unique: Callable[[str], str]) -> None:
+def test_five_wrong_passwords_throttle_the_account_from_that_address(
+    domain: str, unique: Callable[[str], str]
+) -> None:
     user = make_user(domain, unique("t"))
     client = Client(REMOTE_ADDR="192.0.2.10")
     for _ in range(settings.LOGIN_THROTTLE_FAILURES):
         assert client.post("/login/", {"username": user.uid, "password": "wrong"}).status_code == 401
-    # Now even the right password is refused without asking the directory.
+    # Now even the right password is refused from there, without asking the directory.
     response = client.post("/login/", {"username": user.uid, "password": user.password})
     assert response.status_code == 401
     assert "Too many failed logins" in response.content.decode()
-    # Another account from another address is not affected.
+    # The guesser locked out nobody but themselves: the same account from its owner's address logs in.
+    owner = Client(REMOTE_ADDR="198.51.100.7")
+    assert owner.post("/login/", {"username": user.uid, "password": user.password}).status_code == 302
+    # Another account from another address is not affected either.
     other = make_user(domain, unique("o"))
     assert (
         Client(REMOTE_ADDR="192.0.2.11")
@@ -125,6 +132,82 @@ def test_five_wrong_passwords_throttle_the_account(domain: str, unique: Callable
         .status_code
         == 302
     )
+
+
+def test_one_address_guessing_many_accounts_is_throttled(domain: str, unique: Callable[[str], str]) -> None:
+    client = Client(REMOTE_ADDR="192.0.2.20")
+    names = [unique("n") for _ in range(settings.LOGIN_THROTTLE_IP_FAILURES)]
+    for name in names:
+        assert client.post("/login/", {"username": name, "password": "wrong"}).status_code == 401
+    user = make_user(domain, unique("v"))
+    response = client.post("/login/", {"username": user.uid, "password": user.password})
+    assert response.status_code == 401 and "Too many failed logins" in response.content.decode()
+
+
+def test_parallel_guesses_get_no_more_binds_than_the_limit(domain: str, unique: Callable[[str], str]) -> None:
+    """Every attempt takes its place in the counter before the bind: twenty guesses sent at once reach slapd
+    at most LOGIN_THROTTLE_FAILURES times (slapd records each failed bind in pwdFailureTime)."""
+    user = make_user(domain, unique("par"))
+
+    def guess(_: int) -> int:
+        return (
+            Client(REMOTE_ADDR="192.0.2.30")
+            .post("/login/", {"username": user.uid, "password": "no"})
+            .status_code
+        )
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = list(pool.map(guess, range(20)))
+    assert codes == [401] * 20
+    failures = ldaptool.attribute(user.dn, "pwdFailureTime")
+    assert 1 <= len(failures) <= settings.LOGIN_THROTTLE_FAILURES, failures
+    assert not ldaptool.attribute(user.dn, "pwdAccountLockedTime")
+
+
+def test_forwarded_for_counts_only_behind_a_trusted_proxy(domain: str, unique: Callable[[str], str]) -> None:
+    user = make_user(domain, unique("x"))
+
+    def attempt(client: Client, forwarded: str, password: str = "wrong") -> int:
+        return client.post(
+            "/login/", {"username": user.uid, "password": password}, HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
+
+    # No trusted proxy: a forged header changes nothing, every guess counts for the real address.
+    direct = Client(REMOTE_ADDR="192.0.2.40")
+    for n in range(settings.LOGIN_THROTTLE_FAILURES):
+        assert attempt(direct, f"203.0.113.{n}") == 401
+    assert attempt(direct, "203.0.113.99", user.password) == 401
+    # Behind the trusted proxy, each client is its own address; a client's forged left part is ignored.
+    # (Another account: ten failed binds in all would let slapd's ppolicy lock the first one.)
+    user = make_user(domain, unique("y"))
+    with override_settings(TRUSTED_PROXIES=["127.0.0.1", "10.0.0.0/8"]):
+        proxy = Client(REMOTE_ADDR="127.0.0.1")
+        for _ in range(settings.LOGIN_THROTTLE_FAILURES):
+            assert attempt(proxy, "1.2.3.4, 203.0.113.50, 10.1.1.1") == 401
+        assert attempt(proxy, "203.0.113.50", user.password) == 401  # that client is throttled
+        assert attempt(proxy, "5.6.7.8, 203.0.113.51", user.password) == 302  # this one is not
+
+
+def test_nobody_else_locks_an_administrator_out(unique: Callable[[str], str]) -> None:
+    """Administrators are under the no-lockout policy: wrong binds from anywhere never lock their account in
+    slapd; the console's throttle stops each guesser's own address only (decision 0011)."""
+    uid = unique("boss")
+    dn = roles.administrator_create(
+        actor=Actor.system("tests"), uid=uid, password="Boss-pass-123", last_name="B"
+    )
+    assert ldaptool.attribute(dn, "pwdPolicySubentry") == [f"cn=administrators,ou=policies,{dit.base_dn()}"]
+    for n in range(4):  # four guessers, each up to its own limit and beyond
+        guesser = Client(REMOTE_ADDR=f"192.0.2.{60 + n}")
+        for _ in range(settings.LOGIN_THROTTLE_FAILURES + 2):
+            assert guesser.post("/login/", {"username": uid, "password": "wrong"}).status_code == 401
+    for _ in range(12):  # and straight at slapd, past the default policy's pwdMaxFailure
+        assert not ldaptool.bind_ok(dn, "wrong")
+    assert not ldaptool.attribute(dn, "pwdAccountLockedTime")
+    owner = Client(REMOTE_ADDR="198.51.100.60")
+    assert owner.post("/login/", {"username": uid, "password": "Boss-pass-123"}).status_code == 302
+    # Without the role, the default policy (lockout) applies again.
+    roles.administrator_remove(actor=Actor.system("tests"), account_dn=dn)
+    assert ldaptool.attribute(dn, "pwdPolicySubentry") == []
 
 
 def test_ppolicy_locks_after_repeated_failed_binds(domain: str, unique: Callable[[str], str]) -> None:

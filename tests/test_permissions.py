@@ -23,8 +23,34 @@ user = Actor("bob", BOB, Roles())
 
 
 @pytest.mark.parametrize("verb", list(Verb))
-def test_admin_may_do_everything(verb: Verb) -> None:
-    assert can(admin, verb, BERT, kind=Kind.USER, target_rank=3)
+def test_admin_may_do_everything_below_their_rank(verb: Verb) -> None:
+    assert can(admin, verb, BERT, kind=Kind.USER, target_rank=2)
+
+
+MANAGER = "uid=admin,ou=admins,dc=mailadmin"
+OTHER_ADMIN = "uid=other,ou=admins,dc=mailadmin"
+manager = Actor("admin", MANAGER, Roles(administrator=True))
+
+
+@pytest.mark.parametrize("verb", [Verb.CHANGE, Verb.DELETE, Verb.MOVE, Verb.SET_QUOTA, Verb.SET_PASSWORD])
+def test_only_the_manager_acts_on_another_administrators_account(verb: Verb) -> None:
+    assert can(manager, verb, OTHER_ADMIN, kind=Kind.USER, target_rank=3)
+    assert not can(admin, verb, OTHER_ADMIN, kind=Kind.USER, target_rank=3)
+    assert not can(admin, verb, MANAGER, kind=Kind.USER, target_rank=3)
+
+
+def test_nobody_deletes_the_manager_or_their_own_account_or_resets_the_managers_password() -> None:
+    assert not can(manager, Verb.DELETE, MANAGER, kind=Kind.USER, target_rank=3)
+    assert not can(manager, Verb.SET_PASSWORD, MANAGER, kind=Kind.USER, target_rank=3)
+    assert not can(admin, Verb.DELETE, admin.dn, kind=Kind.USER, target_rank=3)
+    assert can(admin, Verb.CHANGE, admin.dn, kind=Kind.USER, target_rank=3)  # own name and details
+    assert can(Actor.system("tests"), Verb.DELETE, OTHER_ADMIN, kind=Kind.USER, target_rank=3)
+
+
+def test_domain_admin_changes_users_and_resources_only_with_their_kind_given() -> None:
+    assert can(dom_a, Verb.CHANGE, ALICE, kind=Kind.RESOURCE)
+    assert not can(dom_a, Verb.CHANGE, ALICE)  # a view that forgets the kind is refused
+    assert not can(dom_a, Verb.SET_PASSWORD, ALICE, kind=Kind.CONTACT)
 
 
 def test_domain_admin_sees_own_domain_only() -> None:

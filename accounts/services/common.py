@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from mailadmin import directory
-from mailadmin.actor import Actor
-from mailadmin.audit.services import audit_record
 from mailadmin.directory import (
     DirectoryNotFound,
     InvalidName,
@@ -37,25 +34,6 @@ class Undo:
             except Exception:
                 # Left half-made; the reconcile command finds and repairs it. Say exactly what remains.
                 log.exception("%s %s: could not undo %s", self.action, self.target, what)
-
-
-def audited(actor: Actor, action: str, target: str, after: dict[str, Any], work: Callable[[], None]) -> None:
-    """Run `work`; write the audit row for success or (then re-raise) failure."""
-    domains = dit.domains_of(target)
-    try:
-        work()
-    except Exception as exc:
-        audit_record(
-            actor=actor,
-            action=action,
-            target=target,
-            domains=domains,
-            after=after,
-            ok=False,
-            detail=str(exc)[:1000],
-        )
-        raise
-    audit_record(actor=actor, action=action, target=target, domains=domains, after=after)
 
 
 def check_new_password(password: str) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from accounts.services.common import MAX_PERSON_NAME, Undo, audited, get_mail_container
+from accounts.services.common import MAX_PERSON_NAME, Undo, get_mail_container
 from accounts.services.containers import check_description, check_phone
 from accounts.services.tree import get_kind
 from aliases import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import (
     DirectoryConflict,
     DirectoryNotFound,
@@ -205,6 +206,6 @@ def contact_delete(*, actor: Actor, dn: str) -> list[membership.MemberChange]:
             membership.members_restore(aliases)
             raise
 
-    after = {"cn": entry.first("cn"), "mail": entry.first("mail"), "aliases": [a.label for a in aliases]}
+    after = {"cn": entry.first("cn"), "mail": entry.first("mail"), "aliases": membership.audit_names(aliases)}
     audited(actor, "contact_delete", dn, after, work)
     return aliases

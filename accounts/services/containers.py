@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from accounts.services.common import Undo, audited, get_mail_container
+from accounts.services.common import Undo, get_mail_container
 from accounts.services.privacy import (
     container_set_private,
     private_containers_prepare_move,
@@ -30,6 +30,7 @@ from accounts.services.tree import (
 )
 from mailadmin import directory
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import (
     DirectoryConflict,
     DirectoryNotFound,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from accounts.services.common import audited
 from mailadmin import directory
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import DirectoryError, DirectoryNotFound, acl, dit
 
 log = logging.getLogger(__name__)

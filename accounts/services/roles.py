@@ -18,10 +18,11 @@ Rules (ranks: administrator 3 > domain administrator 2 > group administrator 1 >
 
 from __future__ import annotations
 
-from accounts.services.common import MAX_PERSON_NAME, Undo, audited, get_account, get_group
+from accounts.services.common import MAX_PERSON_NAME, Undo, get_account, get_group
 from accounts.services.users import user_create
 from mailadmin import directory
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import (
     DirectoryNotFound,
     DirectoryRefused,
@@ -34,7 +35,7 @@ from mailadmin.directory import (
 )
 from mailadmin.permissions import Verb, can
 
-MANAGER_UID = "admin"
+MANAGER_UID = dit.MANAGER_UID
 
 
 class RoleRefused(DirectoryRefused):
@@ -46,7 +47,7 @@ class RoleRefused(DirectoryRefused):
 
 def manager_dn() -> str:
     """The manager account made at installation (ACC-15): `uid=admin,ou=admins`."""
-    return dit.account_dn(dit.admins_dn(), MANAGER_UID)
+    return dit.manager_dn()
 
 
 def is_manager(actor: Actor) -> bool:
@@ -61,10 +62,13 @@ def rank_of(dn: str) -> int:
 
 
 def account_by_login(login: str, *, base: str) -> directory.Entry | None:
-    """The account with login name `login` below `base` (uid is unique server-wide, so 0 or 1 entry)."""
+    """The account with login name `login` below `base` (uid is unique server-wide, so 0 or 1 entry).
+    Resources (rooms, projectors) are accounts too, but administer nothing: they are not found here."""
     uid = check_login(login, "login")
     found = directory.search(
-        base, filter_and(filter_eq("uid", uid), "(objectClass=inetOrgPerson)"), ["uid", "cn", "objectClass"]
+        base,
+        filter_and(filter_eq("uid", uid), "(objectClass=inetOrgPerson)", "(!(objectClass=mailResource))"),
+        ["uid", "cn", "objectClass"],
     )
     accounts = [e for e in found if directory.is_account(e)]
     return accounts[0] if len(accounts) == 1 else None
@@ -228,6 +232,13 @@ def administrator_add(*, actor: Actor, account_dn: str) -> None:
     """Make an account an administrator (member of cn=administrators,ou=roles)."""
     _refuse_unless(may_add_administrator(actor, account_dn), "Only administrators appoint administrators.")
     _add_dn_value(actor, "administrator_add", dit.administrators_group_dn(), "member", account_dn)
+    # Administrators are under the no-lockout policy (decision 0011); without it the role is taken back.
+    try:
+        directory.admin_policy_ensure()
+        directory.policy_assign(account_dn, administrator=True)
+    except Exception:
+        _remove_dn_value(actor, "administrator_remove", dit.administrators_group_dn(), "member", account_dn)
+        raise
 
 
 def administrator_remove(*, actor: Actor, account_dn: str, confirmed: bool = False) -> None:
@@ -242,7 +253,14 @@ def administrator_remove(*, actor: Actor, account_dn: str, confirmed: bool = Fal
     if not [a for a in current if not dit.same_dn(a, account_dn)]:
         raise RoleRefused("This is the last administrator: appoint another one first.")
     _confirm_self(actor, account_dn, confirmed)
-    _remove_dn_value(actor, "administrator_remove", dit.administrators_group_dn(), "member", account_dn)
+    # Back under the default policy (lockout) first: an account must never keep the administrators' policy
+    # without the role.
+    directory.policy_assign(account_dn, administrator=False)
+    try:
+        _remove_dn_value(actor, "administrator_remove", dit.administrators_group_dn(), "member", account_dn)
+    except Exception:
+        directory.policy_assign(account_dn, administrator=True)
+        raise
 
 
 def administrator_create(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from accounts.services.common import audited, get_account
+from accounts.services.common import get_account
 from accounts.services.person import (
     PERSON_ATTRS,
     check_names,
@@ -20,6 +20,7 @@ from accounts.services.users import check_mail_in_domain, preflight_unique
 from aliases import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import InvalidName, dit
 
 _READ = (
@@ -85,7 +86,7 @@ def user_update(
     if "mail" in changed:
         aliases = membership.plan_rename(entry.first("mail"), wanted["mail"], holder_dn=dn)
     if aliases:
-        after["aliases"] = [a.label for a in aliases]
+        after["aliases"] = membership.audit_names(aliases)
 
     def work() -> None:
         directory.modify(dn, changes)

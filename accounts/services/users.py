@@ -12,19 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from accounts.services.common import (
-    audited,
-    check_new_password,
-    check_quota,
-    get_account,
-    get_mail_container,
-)
+from accounts.services.common import check_new_password, check_quota, get_account, get_mail_container
 from accounts.services.folders import check_language, create_standard_folders
 from accounts.services.journal import Journal
 from accounts.services.person import check_names, check_person, check_resource_kind, common_name
 from aliases import membership
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
+from mailadmin.audit.services import audited
 from mailadmin.directory import (
     DirectoryConflict,
     InvalidName,
@@ -34,6 +29,7 @@ from mailadmin.directory import (
     filter_eq,
     filter_or,
 )
+from mailadmin.sessions import sessions_end
 
 
 def _covered() -> None:
@@ -256,12 +252,15 @@ def _undo_folders(uid: str, made: list[str]) -> Callable[[], None]:
 def user_set_password(*, actor: Actor, dn: str, password: str, must_change: bool = True) -> None:
     """An administrator sets someone's password; by default they must choose their own at the next login."""
     check_new_password(password)
-    get_account(dn)
+    entry = get_account(dn)
 
     def work() -> None:
         directory.password_modify(dn, password)
         # pwdReset is ppolicy's "must change"; slapd clears it when the user sets their own password.
         directory.modify(dn, [directory.replace("pwdReset", True if must_change else None)])
+        # Open console sessions of the account end at their next request: pwdChangedTime changed, and (for a
+        # directory without ppolicy) so does the session epoch.
+        sessions_end(dn=entry.dn)
 
     audited(actor, "user_set_password", dn, {"must_change": must_change}, work)
 
@@ -301,7 +300,7 @@ def user_delete(*, actor: Actor, dn: str, delete_mailbox: bool = False) -> list[
 
     after: dict[str, Any] = {"uid": uid, "mailbox_deleted": delete_mailbox}
     if aliases:
-        after["aliases"] = [a.label for a in aliases]
+        after["aliases"] = membership.audit_names(aliases)
     audited(actor, "user_delete", dn, after, work)
     return aliases
 
@@ -312,16 +311,52 @@ def _set_flag(actor: Actor, action: str, dn: str, attr: str, value: bool | None)
     def work() -> None:
         directory.modify(dn, [directory.replace(attr, value)])
 
-    audited(actor, action, dn, {attr: value, "before": before}, work)
+    audited(actor, action, dn, {attr: value}, work, before={attr: before})
+
+
+class DisableRefused(InvalidName):
+    """Disabling this account would lock out the console's last way in (oneself, the manager account)."""
 
 
 def user_disable(*, actor: Actor, dn: str) -> None:
-    """The account can no longer log in (saslauthd, the console) and Postfix refuses its mail (550)."""
-    _set_flag(actor, "user_disable", dn, "mailEnabled", False)
+    """The account can no longer log in anywhere: not to the console (its open sessions end at their next
+    request), not over IMAP or SMTP AUTH (saslauthd's filter), and Postfix refuses its mail (550).
+
+    A mail account gets mailEnabled FALSE; an account without it (a console-only administrator in ou=admins)
+    is locked in ppolicy until enabled again, so slapd refuses its binds."""
+    entry = get_account(dn, "mailEnabled", "pwdAccountLockedTime")
+    if actor.dn and dit.same_dn(entry.dn, actor.dn):
+        raise DisableRefused("You cannot disable your own account.", "dn")
+    if dit.same_dn(entry.dn, dit.manager_dn()):
+        raise DisableRefused("The manager account admin cannot be disabled: it is the way back in.", "dn")
+    if entry.has_object_class("mailAccount"):
+        _set_flag(actor, "user_disable", dn, "mailEnabled", False)
+        return
+    before = {"pwdAccountLockedTime": entry.get("pwdAccountLockedTime")}
+    audited(
+        actor,
+        "user_disable",
+        dn,
+        {"pwdAccountLockedTime": directory.LOCKED_FOREVER},
+        lambda: directory.account_lock(dn),
+        before=before,
+    )
 
 
 def user_enable(*, actor: Actor, dn: str) -> None:
-    _set_flag(actor, "user_enable", dn, "mailEnabled", True)
+    entry = get_account(dn, "mailEnabled", "pwdAccountLockedTime")
+    if entry.has_object_class("mailAccount"):
+        _set_flag(actor, "user_enable", dn, "mailEnabled", True)
+    if entry.get("pwdAccountLockedTime") == directory.LOCKED_FOREVER:
+        before = {"pwdAccountLockedTime": entry.get("pwdAccountLockedTime")}
+        audited(
+            actor,
+            "user_enable",
+            dn,
+            {"pwdAccountLockedTime": None},
+            lambda: directory.account_unlock(dn),
+            before=before,
+        )
 
 
 def user_set_web_access(*, actor: Actor, dn: str, allowed: bool) -> None:

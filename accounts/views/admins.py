@@ -32,7 +32,6 @@ from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit
 from mailadmin.permissions import Level, guard
-from mailadmin.sessions import SESSION_ROLES_AT
 
 
 def _render_list(
@@ -120,8 +119,7 @@ def administrators_remove(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("The administrator role was removed."))
         if dit.same_dn(dn, actor.dn):
-            request.session.pop(SESSION_ROLES_AT, None)  # roles are re-read on the next request
-            return redirect("dashboard")
+            return redirect("dashboard")  # the next request already runs without the role
     return redirect("administrators")
 
 

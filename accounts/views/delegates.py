@@ -23,7 +23,6 @@ from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit, escape_filter, filter_and
 from mailadmin.permissions import Level, guard
-from mailadmin.sessions import SESSION_ROLES_AT
 
 PAGE_SIZE = 50
 _GROUPS = "(&(objectClass=organizationalUnit)(objectClass=mailContainer))"
@@ -59,12 +58,9 @@ def _find(request: HttpRequest) -> str:
 
 
 def _after_self_change(request: HttpRequest, dn: str) -> bool:
-    """If someone changed their own roles, re-read them on the next request. True if it was oneself."""
+    """True if someone changed their own roles (the next request already runs with the new ones)."""
     actor = _actor(request)
-    if actor.dn and dit.same_dn(actor.dn, dn):
-        request.session.pop(SESSION_ROLES_AT, None)
-        return True
-    return False
+    return bool(actor.dn) and dit.same_dn(actor.dn, dn)
 
 
 # --- domain administrators -------------------------------------------------------------------------------

@@ -16,9 +16,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
+from accounts.views.user_common import account_or_404, kind_of
 from mailadmin import directory
 from mailadmin.actor import Actor
-from mailadmin.permissions import Kind, Level, Verb, can, guard, require
+from mailadmin.permissions import Level, Verb, can, guard, require
 
 SHOWN_ATTRIBUTES = (
     "uid",
@@ -63,7 +64,7 @@ def account_detail(request: HttpRequest) -> HttpResponse:
     rows = [(name, entry.values(name)) for name in SHOWN_ATTRIBUTES if entry.values(name)]
     rank = directory.roles_for(dn).rank
     may_reset = directory.is_account(entry) and can(
-        actor, Verb.SET_PASSWORD, dn, kind=Kind.USER, target_rank=rank
+        actor, Verb.SET_PASSWORD, dn, kind=kind_of(entry), target_rank=rank
     )
     title = entry.get("cn") or entry.get("uid") or dn
     return render(
@@ -90,12 +91,11 @@ class PasswordResetForm(forms.Form):
 def account_password_reset(request: HttpRequest) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     dn = _dn_param(request)
-    # Scope first (404 for foreign objects), then rank: nobody resets an equal or higher rank.
+    # Scope first (404 for foreign objects), then the entry's real kind (a group administrator may reset a
+    # user's password, not a resource's) and rank: nobody resets an equal or higher rank.
     require(actor, Verb.VIEW, dn)
-    require(actor, Verb.SET_PASSWORD, dn, kind=Kind.USER, target_rank=directory.roles_for(dn).rank)
-    entry = _entry_or_404(dn)
-    if not directory.is_account(entry):
-        raise Http404("No such account.")
+    entry = account_or_404(dn)
+    require(actor, Verb.SET_PASSWORD, dn, kind=kind_of(entry), target_rank=directory.roles_for(dn).rank)
     form = PasswordResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -46,12 +46,14 @@ def _target(request: HttpRequest, verb: Verb) -> tuple[Actor, str, directory.Ent
     return actor, dn, entry
 
 
-def _status_or_redirect(request: HttpRequest, actor: Actor, dn: str, notice: str) -> HttpResponse:
+def _status_or_redirect(
+    request: HttpRequest, actor: Actor, dn: str, notice: str, *, ok: bool = True
+) -> HttpResponse:
     if getattr(request, "htmx", False):
         context = detail_context(actor, dn, account_or_404(dn))
-        context["notice"] = notice
+        context["notice"], context["notice_ok"] = notice, ok
         return render(request, "accounts/user_detail.html#status", context)
-    messages.success(request, notice)
+    (messages.success if ok else messages.error)(request, notice)
     return redirect(detail_url(dn))
 
 
@@ -59,8 +61,15 @@ def _status_or_redirect(request: HttpRequest, actor: Actor, dn: str, notice: str
 @require_POST
 def user_disable(request: HttpRequest) -> HttpResponse:
     actor, dn, entry = _target(request, Verb.CHANGE)
-    user_services.user_disable(actor=actor, dn=dn)
-    notice = _("%(uid)s is disabled: no login, and mail to them is refused.") % {"uid": entry.first("uid")}
+    try:
+        user_services.user_disable(actor=actor, dn=dn)
+    except InvalidName as exc:
+        return _status_or_redirect(request, actor, dn, str(exc), ok=False)
+    uid = {"uid": entry.first("uid")}
+    if entry.has_object_class("mailAccount"):
+        notice = _("%(uid)s is disabled: no login, and mail to them is refused.") % uid
+    else:
+        notice = _("%(uid)s is disabled: no login.") % uid
     return _status_or_redirect(request, actor, dn, notice)
 
 

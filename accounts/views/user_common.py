@@ -34,6 +34,7 @@ ACCOUNT_ATTRS = (
     "mailSendLocalOnly",
     "mailReceiveLocalOnly",
     "mailResourceKind",
+    "pwdAccountLockedTime",
     *(f.attr for f in PERSON_FIELDS),
 )
 
@@ -111,7 +112,7 @@ def detail_context(actor: Actor, dn: str, entry: directory.Entry) -> dict[str, A
         "roles": roles,
         "role_domains": sorted(dit.domain_of(d) or d for d in roles.domains),
         "role_groups": sorted(roles.groups),
-        "enabled": entry.first("mailEnabled").upper() != "FALSE",
+        "enabled": not directory.entry_disabled(entry),
         "web_access": entry.first("mailWebAccess").upper() == "TRUE",
         "mail_account": mail_account,
         "person": person,

@@ -12,6 +12,9 @@ class AuditEntry(models.Model):
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     action = models.CharField(max_length=100, db_index=True)  # e.g. "user_create", "queue_hold"
     target = models.CharField(max_length=1024, blank=True)  # a DN, a queue id, a file path
+    # The target's normalized DN (dit.normalize_dn) when it is a DN, else "": a group administrator's view
+    # is "equal to or ending with ,<group>" on this column.
+    target_key = models.CharField(max_length=1024, blank=True, db_index=True)
     # Lower-cased domain names the change belongs to, comma-framed (",a.test,b.test,") so a domain
     # administrator's view is one indexed-friendly "contains" filter.
     domains = models.CharField(max_length=1024, blank=True, db_index=True)

@@ -2,8 +2,8 @@
 
 Import from here: `from mailadmin.directory import get_entry, DirectoryConflict, dit`.
 Modules: connection (pool, binds), errors, names (allow-lists, escaping), dit (tree layout), entries,
-search (reads, paging, sorting), write (changes, passwords), roles (roles_for, counts), acl (the access rules
-of private containers, written live to cn=config).
+search (reads, paging, sorting), write (changes, passwords), roles (roles_for, counts), standing (an account's
+state, read on every request), acl (the access rules of private containers, written live to cn=config).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from mailadmin.directory.errors import (
     DirectorySizeLimit,
     DirectoryUnavailable,
 )
+from mailadmin.directory.hosted import hosted_domains
 from mailadmin.directory.names import (
     InvalidName,
     check_address,
@@ -40,11 +41,16 @@ from mailadmin.directory.names import (
     escape_filter,
 )
 from mailadmin.directory.policy import (
+    account_lock,
+    account_lock_state,
     account_locked,
     account_unlock,
+    admin_policy_dn,
+    admin_policy_ensure,
     password_min_length,
     password_must_change,
     password_reset_required,
+    policy_assign,
 )
 from mailadmin.directory.roles import administrators, counts, domain_admins, group_admins, roles_for
 from mailadmin.directory.search import (
@@ -61,6 +67,7 @@ from mailadmin.directory.search import (
     search_window,
 )
 from mailadmin.directory.server import schema_loaded, server_info
+from mailadmin.directory.standing import LOCKED_FOREVER, Standing, entry_disabled, standing_for
 from mailadmin.directory.write import (
     Change,
     add,
@@ -87,16 +94,22 @@ __all__ = [
     "DirectorySizeLimit",
     "DirectoryUnavailable",
     "Entry",
+    "LOCKED_FOREVER",
+    "Standing",
     "InvalidName",
     "NO_ATTRS",
     "Page",
     "Window",
     "access_apply",
     "access_state",
+    "account_lock",
+    "account_lock_state",
     "account_locked",
     "account_unlock",
     "add",
     "add_values",
+    "admin_policy_dn",
+    "admin_policy_ensure",
     "administrators",
     "bind_as",
     "check_address",
@@ -115,6 +128,7 @@ __all__ = [
     "domain_admins",
     "domain_name",
     "domains_of",
+    "entry_disabled",
     "escape_dn",
     "escape_filter",
     "exists",
@@ -123,6 +137,7 @@ __all__ = [
     "filter_or",
     "get_entry",
     "group_admins",
+    "hosted_domains",
     "is_account",
     "is_inside",
     "iter_paged",
@@ -132,6 +147,7 @@ __all__ = [
     "password_modify_as_user",
     "password_must_change",
     "password_reset_required",
+    "policy_assign",
     "private_containers",
     "rename",
     "replace",
@@ -142,5 +158,6 @@ __all__ = [
     "search_page",
     "search_window",
     "server_info",
+    "standing_for",
     "valid_dn",
 ]

@@ -44,6 +44,14 @@ def admins_dn() -> str:
     return f"ou=admins,{base_dn()}"
 
 
+MANAGER_UID = "admin"
+
+
+def manager_dn() -> str:
+    """The manager account made at installation (ACC-15): `uid=admin,ou=admins`."""
+    return f"uid={MANAGER_UID},{admins_dn()}"
+
+
 def roles_dn() -> str:
     return f"ou=roles,{base_dn()}"
 

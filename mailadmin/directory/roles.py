@@ -11,7 +11,7 @@ from mailadmin.actor import Roles
 from mailadmin.directory import dit
 from mailadmin.directory.search import NO_ATTRS, count, filter_and, filter_eq, filter_or, search
 
-_ADMINISTERED = filter_or(
+ADMINISTERED_FILTER = filter_or(
     "(objectClass=mailDomain)", "(&(objectClass=organizationalUnit)(objectClass=mailContainer))"
 )
 
@@ -31,7 +31,7 @@ def roles_for(dn: str) -> Roles:
         search(dit.administrators_group_dn(), filter_eq("member", dn), NO_ATTRS, scope="base")
     )
     administered = search(
-        dit.domains_dn(), filter_and(filter_eq("mailAdministrator", dn), _ADMINISTERED), ["objectClass"]
+        dit.domains_dn(), filter_and(filter_eq("mailAdministrator", dn), ADMINISTERED_FILTER), ["objectClass"]
     )
     domains = frozenset(e.dn for e in administered if e.has_object_class("mailDomain"))
     groups = frozenset(e.dn for e in administered if e.has_object_class("organizationalUnit"))

@@ -21,6 +21,10 @@ POLICY = {
     "pwdMustChange": "FALSE",
     "pwdAllowUserChange": "TRUE",
 }
+# The administrators' policy (decision 0011): no lockout. slapd would lock an account after pwdMaxFailure
+# wrong binds from anyone anywhere, so a stranger could lock the administrators out of the console; instead
+# the console's throttle counts failures per (account, client address): it locks out nobody but the guesser.
+ADMIN_POLICY = {**POLICY, "pwdLockout": "FALSE", "pwdMaxFailure": "0"}
 CONTAINERS = ("admins", "roles", "services", "policies", "system-aliases", "domains")
 
 
@@ -32,7 +36,8 @@ def _hash(name: str, value: str) -> str:
 
 
 def skeleton_ldif(base_dn: str, *, postfix_pw_hash: str, saslauthd_pw_hash: str) -> str:
-    """Suffix, containers, the administrators role, the daemons' bind accounts and the default ppolicy.
+    """Suffix, containers, the administrators role, the daemons' bind accounts, the default ppolicy and the
+    administrators' ppolicy (no lockout).
 
     `cn=administrators` is a groupOfNames, which MUST have a member, and no administrator exists yet when the
     tree is made: the suffix DN itself stands in as a placeholder member. It grants nothing (the suffix entry
@@ -71,13 +76,14 @@ def skeleton_ldif(base_dn: str, *, postfix_pw_hash: str, saslauthd_pw_hash: str)
                 f"userPassword: {pw_hash}",
             ]
         )
-    entries.append(
-        [
-            f"dn: cn=default,ou=policies,{base}",
-            "objectClass: device",
-            "objectClass: pwdPolicy",
-            "cn: default",
-            *(f"{key}: {value}" for key, value in POLICY.items()),
-        ]
-    )
+    for name, policy in (("default", POLICY), ("administrators", ADMIN_POLICY)):
+        entries.append(
+            [
+                f"dn: cn={name},ou=policies,{base}",
+                "objectClass: device",
+                "objectClass: pwdPolicy",
+                f"cn: {name}",
+                *(f"{key}: {value}" for key, value in policy.items()),
+            ]
+        )
     return "\n\n".join("\n".join(lines) for lines in entries) + "\n"

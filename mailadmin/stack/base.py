@@ -18,6 +18,7 @@ MANAGER = "ldap-manager"
 POSTFIX_BIND = "ldap-postfix"
 SASLAUTHD_BIND = "ldap-saslauthd"
 CYRUS_ADMIN = "cyrus-admin"
+REDIS_PASSWORD = "redis"  # noqa: S105 — the name of a secret's file
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -74,6 +75,11 @@ class Context:
     @property
     def ldap_uri(self) -> str:
         return f"ldap://127.0.0.1:{self.ports.ldap}"
+
+    def redis_url(self, db: int = 0) -> str:
+        """Redis requires a password (AUTH) even on loopback: any local process could otherwise read the
+        cache or put tasks in Celery's queue. Letters and digits only: no quoting inside the URL."""
+        return f"redis://:{self.secrets.get(REDIS_PASSWORD)}@127.0.0.1:{self.ports.redis}/{db}"
 
 
 class Service:

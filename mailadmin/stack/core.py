@@ -237,7 +237,7 @@ class Stack:
             "SASLAUTHD_MUX": str(layout.saslauthd_mux),
             "POSTFIX_CONFIG_DIR": str(layout.postfix_etc),
             "POSTFIX_MAILLOG": str(layout.maillog),
-            "REDIS_URL": f"redis://127.0.0.1:{ports.redis}/0",
+            "REDIS_URL": Context(cfg, layout, ports, self.secrets).redis_url(),
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:{ports.postgres}/mailadmin",
             "RELAY_PORT": str(ports.relay),
             "MAILFILTER_PORT": str(ports.mailfilter),

@@ -31,7 +31,7 @@ class Policyd(DjangoDaemon):
 
     def extra_env(self) -> dict[str, str]:
         env = {
-            "REDIS_URL": f"redis://127.0.0.1:{self.ctx.ports.redis}/0",
+            "REDIS_URL": self.ctx.redis_url(),
             "POLICYD_PORT": str(self.ctx.ports.policyd),
         }
         if self.use_db():

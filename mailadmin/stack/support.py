@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mailadmin.configfiles import atomic_write, values
 from mailadmin.stack import devlog
-from mailadmin.stack.base import Service, require, tcp_listening
+from mailadmin.stack.base import REDIS_PASSWORD, Service, require, tcp_listening
 from mailadmin.stack.devlog import listener_alive
 from mailadmin.stack.process import StackError, child_env, run, terminate, wait_gone
 
@@ -33,13 +33,22 @@ class Redis(Service):
     def logs(self) -> list[Path]:
         return [self.layout.redis / "redis.log"]
 
+    @property
+    def conf(self) -> Path:
+        return self.layout.redis / "redis.conf"
+
     def prepare(self) -> None:
         require("redis-server")
         self.layout.redis.mkdir(exist_ok=True)
+        # The password goes in a file (0600), not on the command line where `ps` shows it to everyone.
+        password = values.secret("redis password", self.ctx.secrets.get(REDIS_PASSWORD))
+        atomic_write(
+            self.conf, f"# Written by mailadmin/stack. Secret inside.\nrequirepass {password}\n", mode=0o600
+        )
 
     def launch(self) -> None:
         r = self.layout.redis
-        argv = ["redis-server", "--port", str(self.ctx.ports.redis), "--bind", "127.0.0.1"]
+        argv = ["redis-server", str(self.conf), "--port", str(self.ctx.ports.redis), "--bind", "127.0.0.1"]
         # A broker and cache for dev and tests: nothing worth persisting.
         argv += ["--save", "", "--appendonly", "no", "--daemonize", "yes"]
         argv += ["--pidfile", str(self.pidfile), "--logfile", str(r / "redis.log"), "--dir", str(r)]
@@ -49,9 +58,16 @@ class Redis(Service):
             raise self.fail(str(exc)) from exc
 
     def ready(self) -> bool:
+        password = self.ctx.secrets.get(REDIS_PASSWORD).encode()
         with socket.create_connection(("127.0.0.1", self.ctx.ports.redis), timeout=1.0) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
+            sock.sendall(b"AUTH " + password + b"\r\nPING\r\n")
+            answer = b""
+            while answer.count(b"\r\n") < 2:
+                chunk = sock.recv(64)
+                if not chunk:
+                    break
+                answer += chunk
+            return answer.startswith(b"+OK\r\n+PONG")
 
 
 class Postgres(Service):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import cast
 
 from django.contrib import messages
@@ -26,23 +25,28 @@ from mailadmin.sessions import (
     MUST_CHANGE_PASSWORD,
     SESSION_DN,
     SESSION_EPOCH,
-    SESSION_ROLES,
-    SESSION_ROLES_AT,
-    load_roles,
+    SESSION_PASSWORD_CHANGED,
 )
-from mailadmin.throttle import throttle_blocked, throttle_failed, throttle_minutes, throttle_succeeded
+from mailadmin.throttle import login_attempt, login_succeeded, throttle_minutes
+
+
+def _disabled_message() -> str:
+    return _("This account is disabled. Ask an administrator to enable it.")
 
 
 def _login_failure_message(username: str) -> str:
-    """Say why, as far as it is safe to: a locked account, an unreachable directory, or just 'wrong'."""
+    """Say why, as far as it is safe: a locked or disabled account, an unreachable directory, or 'wrong'."""
     try:
-        if directory.account_locked(username):
-            return _(
-                "This account is locked after repeated failed logins. Try again later or ask an "
-                "administrator to unlock it."
-            )
-    except directory.DirectoryUnavailable:
+        state = directory.account_lock_state(username)
+    except directory.DirectoryError:
         return _("The directory server does not answer. Try again in a moment.")
+    if state == "disabled":
+        return _disabled_message()
+    if state == "locked":
+        return _(
+            "This account is locked after repeated failed logins. Try again later or ask an "
+            "administrator to unlock it."
+        )
     return _("Wrong login name or password.")
 
 
@@ -55,25 +59,34 @@ def login_view(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
-        ip = client_ip(request)
-        if throttle_blocked(username=username, ip=ip):
+        # The attempt is counted before the directory is asked: parallel guesses get no extra binds.
+        attempt = login_attempt(username=username, ip=client_ip(request))
+        if attempt is None:
             error = _("Too many failed logins. Wait %(minutes)d minutes before trying again.") % {
                 "minutes": throttle_minutes()
             }
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if user is None:
-                throttle_failed(username=username, ip=ip)
                 error = _login_failure_message(username)
             else:
-                throttle_succeeded(username=username)
-                return _finish_login(request, user)
+                login_succeeded(attempt)
+                try:
+                    standing = directory.standing_for(user.ldap_user.dn)  # type: ignore[attr-defined]
+                except directory.DirectoryError:
+                    error = _("The directory server does not answer. Try again in a moment.")
+                else:
+                    if standing.may_log_in:
+                        return _finish_login(request, user, standing)
+                    # The password was right, but a disabled account logs in nowhere (IMAP and SMTP AUTH
+                    # refuse it too: saslauthd's filter asks for mailEnabled).
+                    error = _disabled_message()
     elif request.method == "POST":
         error = _("Enter your login name and password.")
     return render(request, "auth/login.html", {"form": form, "error": error}, status=401 if error else 200)
 
 
-def _finish_login(request: HttpRequest, user: User) -> HttpResponse:
+def _finish_login(request: HttpRequest, user: User, standing: directory.Standing) -> HttpResponse:
     dn = user.ldap_user.dn  # type: ignore[attr-defined]
     state, _created = AccountState.objects.get_or_create(user=user, defaults={"dn": dn})
     if state.dn != dn:
@@ -82,8 +95,7 @@ def _finish_login(request: HttpRequest, user: User) -> HttpResponse:
     login(request, user)
     request.session[SESSION_DN] = dn
     request.session[SESSION_EPOCH] = state.session_epoch
-    request.session[SESSION_ROLES] = load_roles(dn).to_json()
-    request.session[SESSION_ROLES_AT] = time.time()
+    request.session[SESSION_PASSWORD_CHANGED] = standing.password_changed
     if directory.password_must_change(dn):
         request.session[MUST_CHANGE_PASSWORD] = True
         messages.warning(request, _("Please choose a new password before you go on."))
@@ -124,8 +136,14 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 mine = AccountState.objects.filter(user=cast(User, request.user))
                 mine.update(session_epoch=F("session_epoch") + 1)
                 state = mine.get()
-            # Other sessions of this account carry the old epoch and end at their next request.
+            # Other sessions of this account carry the old epoch (and the old pwdChangedTime) and end at their
+            # next request; this one goes on with the new values.
             request.session[SESSION_EPOCH] = state.session_epoch
+            try:
+                changed_at = directory.standing_for(actor.dn).password_changed
+            except directory.DirectoryError:
+                changed_at = ""  # cannot tell: this session ends at its next request, like the others
+            request.session[SESSION_PASSWORD_CHANGED] = changed_at
             request.session.pop(MUST_CHANGE_PASSWORD, None)
             request.session.cycle_key()
             audit_record(

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -147,11 +148,14 @@ def test_every_daemon_answers(stack: Stack, env: dict[str, str]) -> None:
     assert banner(int(env["LMTP_PORT"])).startswith(b"220")
     assert banner(int(env["SMTP_PORT"])).startswith(b"220")
     assert banner(int(env["SUBMISSION_PORT"])).startswith(b"220")
-    with socket.create_connection(
-        ("127.0.0.1", int(env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0]))
-    ) as sock:
-        sock.sendall(b"PING\r\n")
-        assert sock.recv(16).startswith(b"+PONG")
+    redis_url = urlsplit(env["REDIS_URL"])
+    assert redis_url.password  # Redis requires a password (tests/stack/test_redis_auth.py)
+    with socket.create_connection(("127.0.0.1", int(redis_url.port or 0))) as sock:
+        sock.sendall(b"AUTH " + redis_url.password.encode() + b"\r\nPING\r\n")
+        answer = b""
+        while answer.count(b"\r\n") < 2:
+            answer += sock.recv(16)
+        assert answer == b"+OK\r\n+PONG\r\n"
     psql = subprocess.run(
         ["psql", env["DATABASE_URL"], "-qAt", "-c", "select current_database()"],
         capture_output=True,

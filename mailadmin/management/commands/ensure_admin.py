@@ -19,8 +19,13 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        dn = dit.account_dn(dit.admins_dn(), "admin")
+        dn = dit.manager_dn()
         try:
+            # Directories made before the administrators' policy existed get it, and so do their admins.
+            if directory.admin_policy_ensure():
+                self.stdout.write("administrators' password policy (no lockout): added")
+            for admin_dn in directory.administrators():
+                directory.policy_assign(admin_dn, administrator=True)
             if directory.get_entry(dn, ["uid"]) is not None:
                 self.stdout.write("admin account: exists")
                 return

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from mailadmin.actor import Actor
+from mailadmin.actor import Actor, Roles
+from mailadmin.directory import dit
 from mailadmin.jobs.models import Job
 from mailadmin.jobs.services import job_cancel, job_start
 from tests.conftest import Persona, Personas
@@ -50,12 +51,38 @@ def test_cancel_a_waiting_job(stack: object, personas: Personas, login: Login) -
 
 @pytest.mark.django_db
 def test_jobs_of_others_are_404(stack: object, personas: Personas, login: Login) -> None:
-    job = job_start(actor=Actor.system("tests"), kind="checkstack", domains=["a.test"])
-    assert login(personas.domain_admin_b).get(f"/tools/jobs/{job.pk}/").status_code == 404
-    assert login(personas.domain_admin_b).post(f"/tools/jobs/{job.pk}/cancel/").status_code == 404
-    assert login(personas.domain_admin_a).get(f"/tools/jobs/{job.pk}/").status_code == 200
-    assert Job.objects.get(pk=job.pk).state == Job.State.PENDING
-    job_cancel(actor=Actor.system("tests"), job=job)
+    a = dit.domain_dn("a.test")
+    inside_a = job_start(actor=Actor.system("tests"), kind="checkstack", domains=["a.test"], scopes=[a])
+    assert login(personas.domain_admin_b).get(f"/tools/jobs/{inside_a.pk}/").status_code == 404
+    assert login(personas.domain_admin_b).post(f"/tools/jobs/{inside_a.pk}/cancel/").status_code == 404
+    assert login(personas.domain_admin_a).get(f"/tools/jobs/{inside_a.pk}/").status_code == 200
+    assert Job.objects.get(pk=inside_a.pk).state == Job.State.PENDING
+    job_cancel(actor=Actor.system("tests"), job=inside_a)
+
+
+@pytest.mark.django_db
+def test_an_administrators_cross_domain_job_is_not_a_domain_administrators(
+    stack: object, personas: Personas, login: Login
+) -> None:
+    a, b = dit.domain_dn("a.test"), dit.domain_dn("b.test")
+    admin = Actor(personas.admin.uid, personas.admin.dn, Roles(administrator=True))
+    both = job_start(actor=admin, kind="checkstack", domains=["a.test", "b.test"], scopes=[a, b])
+    unscoped = job_start(actor=admin, kind="checkstack", domains=["a.test"])
+    in_group = job_start(actor=admin, kind="checkstack", domains=["a.test"], scopes=[personas.group_dn])
+    dana, gary = login(personas.domain_admin_a), login(personas.group_admin)
+    for job in (both, unscoped):
+        assert dana.get(f"/tools/jobs/{job.pk}/").status_code == 404
+        assert dana.post(f"/tools/jobs/{job.pk}/cancel/").status_code == 404
+        assert gary.get(f"/tools/jobs/{job.pk}/").status_code == 404
+        assert str(job.pk) not in dana.get("/tools/jobs/").content.decode()
+        assert Job.objects.get(pk=job.pk).state == Job.State.PENDING
+    # A job inside the group is readable by its group administrator and by the domain's administrator.
+    assert gary.get(f"/tools/jobs/{in_group.pk}/").status_code == 200
+    assert str(in_group.pk) in dana.get("/tools/jobs/").content.decode()
+    assert login(personas.domain_admin_b).get(f"/tools/jobs/{in_group.pk}/").status_code == 404
+    assert login(personas.admin).get(f"/tools/jobs/{both.pk}/").status_code == 200
+    for job in (both, unscoped, in_group):
+        job_cancel(actor=admin, job=job)
 
 
 def test_checkstack_command(stack: object, db: None) -> None:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.jobs import ORPHANS_DELETE, RECONCILE_REPAIR, RECONCILE_SCAN
 from accounts.reconcile import REPAIRABLE, Findings
 from mailadmin.actor import Actor
-from mailadmin.directory import InvalidName, check_domain, check_login
+from mailadmin.directory import InvalidName, check_domain, check_login, dit
 from mailadmin.jobs.models import Job
 from mailadmin.jobs.services import job_start
 from mailadmin.permissions import Level, guard
@@ -56,7 +56,13 @@ def reconcile(request: HttpRequest) -> HttpResponse:
 
 
 def _start(request: HttpRequest, kind: str, params: dict[str, Any], domain: str, what: str) -> HttpResponse:
-    job = job_start(actor=_actor(request), kind=kind, params=params, domains=[domain] if domain else [])
+    job = job_start(
+        actor=_actor(request),
+        kind=kind,
+        params=params,
+        domains=[domain] if domain else [],
+        scopes=[dit.domain_dn(domain)] if domain else [],  # the whole server: administrators' only
+    )
     messages.success(request, what)
     return redirect("job_detail", job_id=job.pk)
 

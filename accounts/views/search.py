@@ -270,7 +270,12 @@ def account_search_bulk(request: HttpRequest) -> HttpResponse:
     else:
         params["dns"] = dns
     job = job_start(
-        actor=actor, kind=BULK, params=params, domains=_job_domains(actor, dns, None if not every else query)
+        actor=actor,
+        kind=BULK,
+        params=params,
+        domains=_job_domains(actor, dns, None if not every else query),
+        # What another administrator's scope must cover to read or cancel it: every entry named, or the base.
+        scopes=[query.base] if every else dns,
     )
     messages.success(
         request, _("Started: %(action)s on %(n)d entries.") % {"action": ACTIONS[action.value], "n": count}

@@ -32,6 +32,9 @@ class Job(models.Model):
     created_by_dn = models.CharField(max_length=1024, blank=True)
     # Same framing as the audit log (",a.test,"): whose domains the job touches, for domain admins' views.
     domains = models.CharField(max_length=1024, blank=True)
+    # The DNs (objects or subtrees) the job touches. Someone else than its owner may read or cancel it only
+    # when their scope covers every one of them; a job without scopes is its owner's and the administrators'.
+    scopes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audit_record
+from mailadmin.directory import dit
 from mailadmin.jobs.models import Job, JobLogLine
 
 log = logging.getLogger(__name__)
@@ -64,12 +65,19 @@ def job_kind(kind: str, title: str) -> Callable[[Handler], Handler]:
 
 
 def job_start(
-    *, actor: Actor, kind: str, params: dict[str, Any] | None = None, domains: Iterable[str] = ()
+    *,
+    actor: Actor,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    domains: Iterable[str] = (),
+    scopes: Iterable[str] = (),
 ) -> Job:
-    """Create the job row and enqueue it once the row is committed."""
+    """Create the job row and enqueue it once the row is committed. `scopes`: the DNs (entries or subtrees)
+    the job touches — what another delegated administrator's scope must cover to read or cancel it."""
     spec = _REGISTRY[kind]
     names = sorted({d.lower() for d in domains})
     job = Job.objects.create(
+        scopes=sorted({dit.normalize_dn(s) for s in scopes if dit.valid_dn(s)}),
         kind=kind,
         title=str(spec.title),
         params=params or {},

@@ -16,7 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from mailadmin import postfix
-from mailqueue.selectors import QueuedMessage
+from mailqueue.selectors import MailboxDomains, QueuedMessage
 
 PREVIEW_CHARS = 4000
 MAX_HEADERS = 200
@@ -43,6 +43,7 @@ class MessageDetail:
     preview: str
     preview_kind: str  # "text/plain", "text/html (shown as text)", "" when no text part
     truncated: bool  # postcat's output was cut (the message is larger than we read)
+    restricted: bool = False  # someone else's message: envelope cut to the reader's part, no headers or text
 
 
 def _section(data: bytes, name: bytes) -> bytes:
@@ -62,13 +63,22 @@ def _text(value: object, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _envelope(raw: bytes) -> list[tuple[str | Promise, str]]:
+def _envelope(raw: bytes, *, limited_to: frozenset[str] | None) -> list[tuple[str | Promise, str]]:
+    """postcat's envelope records. `limited_to`: a domain administrator reading someone else's message sees
+    only the recipients in these domains, and nothing of the client that sent it."""
     rows: list[tuple[str | Promise, str]] = []
+    domain_of = MailboxDomains()
     for line in raw.decode("utf-8", "replace").splitlines():
         key, sep, value = line.partition(": ")
         if not sep:
             continue
         value = value.strip()
+        if limited_to is not None:
+            if key == "named_attribute":
+                continue
+            recipient = key in ("recipient", "original_recipient")
+            if recipient and domain_of(value) not in limited_to:
+                continue
         if key in _ENVELOPE_KEYS:
             rows.append((_ENVELOPE_KEYS[key], _text(value)))
         elif key == "named_attribute":
@@ -98,9 +108,14 @@ def _decode(part: Message) -> str:
         return payload.decode("utf-8", "replace")
 
 
-def message_detail(msg: QueuedMessage) -> MessageDetail:
-    """Read the message with postcat (PostfixError if it left the queue meanwhile)."""
+def message_detail(msg: QueuedMessage, *, scope: frozenset[str] | None = None) -> MessageDetail:
+    """Read the message with postcat (PostfixError if it left the queue meanwhile). `scope`: the reader's
+    domains (None: an administrator); for a message that is not theirs the envelope is cut to their part."""
     data, truncated = postfix.postcat(settings.POSTFIX_CONFIG_DIR, msg.queue_id)
+    if not msg.actionable and scope is not None:
+        # Headers (To, Cc, Received) and text name the recipients the reader may not see.
+        envelope = _envelope(_section(data, b"ENVELOPE RECORDS"), limited_to=scope)
+        return MessageDetail(envelope, [], "", "", False, restricted=True)
     content = _section(data, b"MESSAGE CONTENTS")
     parsed = email.message_from_bytes(content, policy=email.policy.default)
     headers: list[tuple[str, str]] = []
@@ -117,7 +132,7 @@ def message_detail(msg: QueuedMessage) -> MessageDetail:
     if len(preview) > PREVIEW_CHARS:
         preview, truncated = preview[:PREVIEW_CHARS], True
     return MessageDetail(
-        envelope=_envelope(_section(data, b"ENVELOPE RECORDS")),
+        envelope=_envelope(_section(data, b"ENVELOPE RECORDS"), limited_to=None),
         headers=headers,
         preview=preview.replace("\x00", ""),
         preview_kind=kind,

@@ -5,7 +5,10 @@ page (and one more match, to know there is a next page) is found. Filters are ch
 with a cheap substring test first, so messages that cannot match are never parsed.
 
 Who sees what: administrators see everything; domain administrators see a message when its sender or one of
-its recipients is in one of their domains; everyone else sees nothing.
+its recipients is in one of their domains; everyone else sees nothing. A domain administrator may act on a
+message (Hold, Release, Requeue, Delete, Flush) only when it is theirs: its envelope sender is in their
+domains (their users' outgoing mail), or every recipient is. Any other message they see is read-only and
+shown without the recipients outside their domains; filters never match what is not shown.
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Generator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 
-from mailadmin import postfix
+from mailadmin import directory, postfix
 from mailadmin.actor import Actor
 from mailadmin.directory import dit
 
@@ -44,6 +47,8 @@ class QueuedMessage:
     size: int
     sender: str
     recipients: tuple[Recipient, ...]
+    actionable: bool = True  # False: someone else's message a domain administrator may only look at
+    hidden_recipients: int = 0  # recipients outside the reader's domains, left out of `recipients`
 
     @property
     def reasons(self) -> list[str]:
@@ -76,6 +81,50 @@ class QueuedMessage:
 
 def _domain(address: str) -> str:
     return address.rpartition("@")[2].lower() if "@" in address else ""
+
+
+class MailboxDomains:
+    """Where a local recipient belongs. Postfix rewrites every account's address to `<uid>@<mailbox
+    domain>` before delivery (decision 0002), so mail waiting for a local mailbox names that internal
+    domain; the account's own domain is read from the directory, once per login name and pass."""
+
+    def __init__(self) -> None:
+        self.mailbox_domain = str(settings.MAILBOX_DOMAIN).lower()
+        self._known: dict[str, str] = {}
+
+    def __call__(self, address: str) -> str:
+        domain = _domain(address)
+        if domain != self.mailbox_domain:
+            return domain
+        uid = address.rpartition("@")[0].lower()
+        if uid not in self._known:
+            self._known[uid] = _account_domain(uid)
+        return self._known[uid]
+
+
+def _account_domain(uid: str) -> str:
+    try:
+        login = directory.check_login(uid)
+        found = directory.search(
+            dit.domains_dn(), directory.filter_eq("uid", login), directory.NO_ATTRS, limit=2
+        )
+    except (directory.InvalidName, directory.DirectoryError):
+        return ""
+    return (dit.domain_of(found[0].dn) or "") if len(found) == 1 else ""
+
+
+def as_seen_by(
+    msg: QueuedMessage, scope: frozenset[str], domain_of: Callable[[str], str] = _domain
+) -> QueuedMessage | None:
+    """The message as a domain administrator of `scope` sees it: None when nothing of it is in their
+    domains; theirs (sender, or every recipient, in their domains) whole; anyone else's read-only and
+    without the recipients outside their domains."""
+    ours = tuple(r for r in msg.recipients if domain_of(r.address) in scope)
+    if domain_of(msg.sender) in scope or (msg.recipients and len(ours) == len(msg.recipients)):
+        return msg
+    if not ours:
+        return None
+    return replace(msg, recipients=ours, actionable=False, hidden_recipients=len(msg.recipients) - len(ours))
 
 
 @dataclass(frozen=True)
@@ -132,6 +181,7 @@ class _Matcher:
     scope: frozenset[str] | None  # None: everything; else the domain names the actor may see
     needles: list[bytes] = field(default_factory=list)
     cutoff: float | None = None
+    domain_of: Callable[[str], str] = field(default_factory=MailboxDomains)
 
     def __post_init__(self) -> None:
         f = self.flt
@@ -157,8 +207,12 @@ class _Matcher:
         msg = QueuedMessage.from_json(data)
         if not postfix.valid_queue_id(msg.queue_id):
             return None  # never offer an id the actions would refuse
-        if self.scope is not None and not (msg.domains & self.scope):
-            return None
+        if self.scope is not None:
+            # Before the filters: they never match a recipient that is not shown.
+            seen = as_seen_by(msg, self.scope, self.domain_of)
+            if seen is None:
+                return None
+            msg = seen
         f = self.flt
         if f.queue and msg.queue != f.queue:
             return None

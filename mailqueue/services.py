@@ -132,7 +132,9 @@ def check_picked(
             return Picked(picked, envelopes)
         present = spool.queued(settings.POSTFIX_CONFIG_DIR, picked)
     if present is None:
-        present = envelopes = queue_find(actor, set(picked))
+        # A domain administrator's read-only messages (someone else's) count as not there: same answer.
+        envelopes = {qid: m for qid, m in queue_find(actor, set(picked)).items() if m.actionable}
+        present = envelopes
     missing = [i for i in picked if i not in present]
     if missing and (not skip_missing or len(missing) == len(picked)):
         raise QueueRefused(
@@ -190,7 +192,7 @@ def queue_act(
         assert flt is not None  # noqa: S101 — checked above
         # The whole pass first, then postsuper: measured, overlapping the two gained nothing here (they
         # compete for the same disk and CPUs), and a pass that fails half-way must not have acted already.
-        envelopes = {m.queue_id: m for m in iter_queue(actor, flt)}
+        envelopes = {m.queue_id: m for m in iter_queue(actor, flt) if m.actionable}
         targets = list(envelopes)
     total = len(targets)
     if tick is not None:

@@ -92,7 +92,7 @@ def queue_detail(request: HttpRequest, queue_id: str) -> HttpResponse:
     if msg is None:
         raise Http404("No such message.")
     try:
-        detail = message_detail(msg)
+        detail = message_detail(msg, scope=actor_scope(actor))
     except postfix.PostfixError:
         raise Http404("No such message.") from None  # it left the queue between the two reads
     return render(
@@ -142,7 +142,7 @@ def queue_action(request: HttpRequest) -> HttpResponse:
         count = len(picked.ids)
     if action is QueueAction.DELETE and request.POST.get("confirm") != "yes":
         if every:
-            count = sum(1 for _m in iter_queue(actor, flt))
+            count = sum(1 for m in iter_queue(actor, flt) if m.actionable)
         return render(
             request,
             "mailqueue/queue_confirm.html",

@@ -52,7 +52,7 @@ class Step:
 @dataclass(frozen=True)
 class Final:
     address: str
-    kind: str  # "mailbox" | "external" | "unknown" | "loop"
+    kind: str  # "mailbox" | "external" | "unknown" | "loop" | "elsewhere"
     detail: str
 
 
@@ -165,15 +165,21 @@ def _expand_result(address: str, raw: str, myorigin: str) -> list[str]:
     return out
 
 
-def explain_address(address: str, config_dir: str | Path) -> Explanation:
-    """The whole story of `address` (checked with the address allow-list first; InvalidName otherwise)."""
+def explain_address(
+    address: str, config_dir: str | Path, *, within: frozenset[str] | None = None
+) -> Explanation:
+    """The whole story of `address` (checked with the address allow-list first; InvalidName otherwise).
+
+    `within`: the domains a domain administrator may look into (None: an administrator, everything). The
+    expansion stops at an address of another hosted domain: that domain's aliases, forwards and mailboxes are
+    not theirs to read."""
     address = check_address(address.strip(), "address")
     conf = postfix.postconf_n(config_dir)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return _explain(address, conf, _Asker(config_dir, pool))
+        return _explain(address, conf, _Asker(config_dir, pool), within)
 
 
-def _explain(address: str, conf: dict[str, str], asker: _Asker) -> Explanation:
+def _explain(address: str, conf: dict[str, str], asker: _Asker, within: frozenset[str] | None) -> Explanation:
     myorigin = conf.get("mydomain") or conf.get("myhostname", "")
     if conf.get("myorigin", "$mydomain") not in ("$mydomain", "${mydomain}"):
         myorigin = conf.get("myorigin", myorigin)
@@ -209,6 +215,12 @@ def _explain(address: str, conf: dict[str, str], asker: _Asker) -> Explanation:
             result.finals.append(Final(addr, "loop", f"more than {MAX_DEPTH} levels of aliases"))
             return
         domain = addr.rpartition("@")[2]
+        if within is not None and domain not in within and domain != internal:
+            klass = domain_class(domain)
+            if klass != "remote":
+                step.note = "another domain"
+                result.finals.append(Final(addr, "elsewhere", "another domain of this server: not followed"))
+                return
         # every table for the full address, then every table for @domain
         step.lookups, answer = asker.first([(key, t) for key in (addr, f"@{domain}") for t in alias_maps])
         if answer is None or answer.answer is None:

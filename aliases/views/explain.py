@@ -51,10 +51,11 @@ def explain(request: HttpRequest) -> HttpResponse:
         except InvalidName as exc:
             form.add_error("address", str(exc))
         else:
-            if not admin and address.rpartition("@")[2] not in _own_domains(actor):
+            own = None if admin else frozenset(_own_domains(actor))
+            if own is not None and address.rpartition("@")[2] not in own:
                 raise Http404("No such address.")
             try:
-                result = explain_address(address, settings.POSTFIX_CONFIG_DIR)
+                result = explain_address(address, settings.POSTFIX_CONFIG_DIR, within=own)
             except postfix.PostfixError as exc:
                 failure = exc.message
     context = {"form": form, "result": result, "failure": failure, "admin": admin}

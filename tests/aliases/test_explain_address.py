@@ -106,3 +106,30 @@ def test_hostile_address_gets_a_message(
     assert r.status_code == 200
     body = r.content.decode()
     assert 'class="error"' in body and "<img src=x" not in body
+
+
+def test_domain_admin_does_not_follow_into_another_domain(
+    login: Callable[[Persona], Client], personas: Personas, unique: Callable[[str], str]
+) -> None:
+    """An a.test alias with a b.test member: dana-a sees the member named, but not where b.test sends it."""
+    from aliases.services import alias_create, alias_delete
+
+    secret = unique("hidden")
+    make_user("b.test", secret)
+    forwarder = unique("fw")
+    fw_dn = make_user("b.test", forwarder)
+    addresses.user_set_forwarding(actor=ACTOR, dn=fw_dn, targets=[f"{secret}@b.test"], keep_copy=False)
+    name = unique("team")
+    dn = alias_create(actor=ACTOR, domain="a.test", name=name, members=[f"{forwarder}@b.test"])
+    try:
+        page = login(personas.domain_admin_a).get("/aliases/explain/", {"address": f"{name}@a.test"})
+        body = page.content.decode()
+        assert page.status_code == 200 and f"{forwarder}@b.test" in body
+        assert "another domain (not followed)" in body
+        assert secret not in body  # where b.test's user forwards to is b.test's business
+        assert (
+            secret
+            in login(personas.admin).get("/aliases/explain/", {"address": f"{name}@a.test"}).content.decode()
+        )
+    finally:
+        alias_delete(actor=ACTOR, dn=dn)

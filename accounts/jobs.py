@@ -14,14 +14,13 @@ from accounts.services.bulk import (
     BulkAction,
     BulkOptions,
     Tally,
-    actor_for_job,
     bulk_apply_one,
     check_options,
 )
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import NO_ATTRS, InvalidName
-from mailadmin.jobs.services import JobContext, job_kind
+from mailadmin.jobs.services import JobContext, actor_for_job, job_kind
 
 BULK = "accounts.bulk"
 RECONCILE_SCAN = "accounts.reconcile_scan"

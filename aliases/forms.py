@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aliases.query import FLAGS, MATCHES, SORTS
+from aliases.selectors import FLAGS, MATCHES, SORTS
 from mailadmin.forms import FastSelect
 
 _SPLIT = re.compile(r"[\s,;]+")

@@ -47,8 +47,8 @@ def bench(root: Path, env: dict[str, str], messages: int, batch: int, explains: 
 
     from accounts.services.containers import domain_create
     from accounts.services.users import user_create
-    from aliases import addresses, system
     from aliases.explain import explain_address
+    from aliases.services import addresses, system
     from mailadmin.actor import Actor
     from mailadmin.directory import dit
 

@@ -23,6 +23,7 @@ from django.shortcuts import redirect
 
 from mailadmin.actor import Actor
 from mailadmin.directory.dit import is_inside, manager_dn, same_dn
+from mailadmin.directory.entries import Entry
 
 
 class Verb(StrEnum):
@@ -47,6 +48,33 @@ class Kind(StrEnum):
     CONTACT = "contact"
     ALIAS = "alias"
     SERVER = "server"
+
+
+def entry_kind(entry: Entry) -> Kind | None:
+    """The manual's kind of an entry read with its objectClass; None for what the console does not manage."""
+    if entry.has_object_class("mailDomain"):
+        return Kind.DOMAIN
+    if entry.has_object_class("mailContainer"):
+        if entry.has_object_class("organization"):
+            return Kind.ORGANIZATION
+        if entry.has_object_class("organizationalUnit"):
+            return Kind.GROUP
+        return None
+    if entry.has_object_class("mailContact"):
+        return Kind.CONTACT
+    if entry.has_object_class("mailResource"):
+        return Kind.RESOURCE
+    if entry.has_object_class("mailAccount"):
+        return Kind.USER
+    if entry.has_object_class("nisMailAlias"):
+        return Kind.ALIAS
+    return None
+
+
+def account_kind(entry: Entry) -> Kind:
+    """The kind of an account (directory.is_account): a resource, or else a user — console-only
+    administrators in ou=admins included, which have no mailAccount."""
+    return Kind.RESOURCE if entry.has_object_class("mailResource") else Kind.USER
 
 
 # What each delegated role may create or delete inside its scope (the manual, ACC-13 and ACC-14).

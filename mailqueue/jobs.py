@@ -14,8 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.services.bulk import actor_for_job
-from mailadmin.jobs.services import JobContext, job_kind
+from mailadmin.jobs.services import JobContext, actor_for_job, job_kind
 from mailqueue.selectors import QueueFilter
 from mailqueue.services import QueueAction, queue_act
 

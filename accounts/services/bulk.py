@@ -26,7 +26,7 @@ from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit
 from mailadmin.imap import ImapError
-from mailadmin.permissions import Kind, Verb, can
+from mailadmin.permissions import Kind, Verb, can, entry_kind
 
 log = logging.getLogger(__name__)
 MAX_SELECTED = 500  # DNs one form may carry (Django refuses more than 1000 fields); "all matching" has no cap
@@ -85,13 +85,6 @@ _APPLIES: dict[BulkAction, frozenset[Kind]] = {
 }
 
 
-def actor_for_job(username: str, dn: str, ip: str = "") -> Actor:
-    """The person who started a job, with their roles as the directory says NOW (not as the form said)."""
-    if not dn or not dit.valid_dn(dn):
-        raise InvalidName("This job has no valid person behind it.", "actor")
-    return Actor(username=username, dn=dn, roles=directory.roles_for(dn), ip=ip)
-
-
 def check_options(action: BulkAction, options: BulkOptions) -> BulkOptions:
     """InvalidName for options an action needs and lacks (checked in the view and again in the job)."""
     if action is BulkAction.SET_QUOTA:
@@ -101,16 +94,6 @@ def check_options(action: BulkAction, options: BulkOptions) -> BulkOptions:
     return options
 
 
-def _kind(entry: directory.Entry) -> Kind | None:
-    if entry.has_object_class("mailContact"):
-        return Kind.CONTACT
-    if entry.has_object_class("mailResource"):
-        return Kind.RESOURCE
-    if entry.has_object_class("mailAccount"):
-        return Kind.USER
-    return None
-
-
 def bulk_apply_one(*, actor: Actor, action: BulkAction, dn: str, options: BulkOptions) -> Result:
     """Check and apply one action to one object. Never raises for a single object's problem."""
     if not dit.valid_dn(dn) or dit.domain_of(dn) is None or not can(actor, Verb.VIEW, dn):
@@ -118,7 +101,7 @@ def bulk_apply_one(*, actor: Actor, action: BulkAction, dn: str, options: BulkOp
     if actor.dn and dit.same_dn(dn, actor.dn):
         return Result(Outcome.SKIPPED, "your own account is never changed in bulk")
     entry = directory.get_entry(dn, ["objectClass", "uid"])
-    kind = _kind(entry) if entry is not None else None
+    kind = entry_kind(entry) if entry is not None else None
     if entry is None:
         return Result(Outcome.MISSING, "no longer exists")
     if kind is None or kind not in _APPLIES[action]:

@@ -54,13 +54,6 @@ def check_quota(quota_kib: int | None) -> int | None:
     return quota_kib
 
 
-def get_account(dn: str, *extra: str) -> directory.Entry:
-    entry = directory.get_entry(dn, ["objectClass", "uid", "mail", *extra])
-    if entry is None or not directory.is_account(entry):
-        raise DirectoryNotFound(f"There is no account {dn}.")
-    return entry
-
-
 def get_mail_container(dn: str) -> directory.Entry:
     """An organization or group inside a domain (where users and groups may be created)."""
     entry = directory.get_entry(dn, ["objectClass"]) if dit.domain_of(dn) else None

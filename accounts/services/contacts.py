@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from accounts.selectors import get_kind
 from accounts.services.common import MAX_PERSON_NAME, Undo, get_mail_container
 from accounts.services.containers import check_description, check_phone
-from accounts.services.tree import get_kind
-from aliases import membership
+from aliases.services import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audited
@@ -168,7 +168,7 @@ def contact_update(
     parent = dit.parent_dn(dn)
     old_full = " ".join(filter(None, [entry.first("givenName"), entry.first("sn")]))
     new_rdn = _free_rdn(parent, full, keep=dn) if full != old_full else None
-    # Aliases listing the old address list the new one instead (aliases/membership.py).
+    # Aliases listing the old address list the new one instead (aliases/services/membership.py).
     aliases = membership.plan_rename(entry.first("mail"), fields["mail"], holder_dn=dn)
     undo = Undo("contact_update", dn)
     result = [dn]
@@ -194,7 +194,7 @@ def contact_update(
 
 def contact_delete(*, actor: Actor, dn: str) -> list[membership.MemberChange]:
     """Delete a contact; its address leaves every alias's members unless another entry still has it
-    (aliases/membership.py). Returns the aliases changed."""
+    (aliases/services/membership.py). Returns the aliases changed."""
     entry = get_contact(dn)
     aliases = membership.plan_remove(entry.values("mail"), holder_dn=dn)
 

@@ -11,13 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from accounts.services.common import Undo, get_mail_container
-from accounts.services.privacy import (
-    container_set_private,
-    private_containers_prepare_move,
-    private_containers_sync,
-)
-from accounts.services.tree import (
+from accounts.selectors import (
     MOVABLE_KINDS,
     ContainerNotEmpty,
     container_contents,
@@ -27,6 +21,12 @@ from accounts.services.tree import (
     is_default_organization,
     may_move,
     move_target_refusal,
+)
+from accounts.services.common import Undo, get_mail_container
+from accounts.services.privacy import (
+    container_set_private,
+    private_containers_prepare_move,
+    private_containers_sync,
 )
 from mailadmin import directory
 from mailadmin.actor import Actor

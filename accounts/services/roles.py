@@ -18,7 +18,7 @@ Rules (ranks: administrator 3 > domain administrator 2 > group administrator 1 >
 
 from __future__ import annotations
 
-from accounts.services.common import MAX_PERSON_NAME, Undo, get_account, get_group
+from accounts.services.common import MAX_PERSON_NAME, Undo, get_group
 from accounts.services.users import user_create
 from mailadmin import directory
 from mailadmin.actor import Actor
@@ -156,7 +156,7 @@ def _confirm_self(actor: Actor, account_dn: str, confirmed: bool) -> None:
 
 
 def _add_dn_value(actor: Actor, action: str, target: str, attr: str, account_dn: str) -> None:
-    get_account(account_dn)
+    directory.get_account(account_dn)
     # A second grant is refused by slapd (DirectoryConflict: the entry already has this value).
     audited(
         actor,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from accounts.services.common import get_account
 from accounts.services.person import (
     PERSON_ATTRS,
     check_names,
@@ -16,8 +15,8 @@ from accounts.services.person import (
     check_resource_kind,
     common_name,
 )
-from accounts.services.users import check_mail_in_domain, preflight_unique
-from aliases import membership
+from accounts.services.users import check_mail_in_domain
+from aliases.services import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audited
@@ -50,7 +49,7 @@ def user_update(
 ) -> list[str]:
     """Change what differs; returns the names of the changed attributes. `None` leaves a value as it is;
     an empty person field removes the attribute."""
-    entry = get_account(dn, *_READ)
+    entry = directory.get_account(dn, *_READ)
     last, first, init = check_names(last_name, first_name, initials)
     wanted: dict[str, str] = {
         "sn": last,
@@ -65,7 +64,7 @@ def user_update(
             raise InvalidName("Console administrators in ou=admins have no address.", "mail")
         address = check_mail_in_domain(mail, dit.domain_of(dn))
         if address != entry.first("mail"):
-            preflight_unique("", address, exclude_dn=dn)
+            directory.preflight_unique("", address, exclude_dn=dn)
         wanted["mail"] = address
     for attr, flag in (("mailSendLocalOnly", send_local_only), ("mailReceiveLocalOnly", receive_local_only)):
         if flag is not None and mail_account:
@@ -81,7 +80,7 @@ def user_update(
     before: dict[str, Any] = {attr: entry.get(attr) for attr in changed}
     after: dict[str, Any] = {attr: wanted[attr] or None for attr in changed}
     changes = [directory.replace(attr, wanted[attr] or None) for attr in changed]
-    # Aliases listing the old primary address list the new one instead (aliases/membership.py).
+    # Aliases listing the old primary address list the new one instead (aliases/services/membership.py).
     aliases: list[membership.MemberChange] = []
     if "mail" in changed:
         aliases = membership.plan_rename(entry.first("mail"), wanted["mail"], holder_dn=dn)

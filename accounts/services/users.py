@@ -12,44 +12,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from accounts.services.common import check_new_password, check_quota, get_account, get_mail_container
+from accounts.services.common import check_new_password, check_quota, get_mail_container
 from accounts.services.folders import check_language, create_standard_folders
 from accounts.services.journal import Journal
 from accounts.services.person import check_names, check_person, check_resource_kind, common_name
-from aliases import membership
+from aliases.services import membership
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audited
 from mailadmin.directory import (
-    DirectoryConflict,
     InvalidName,
     check_address,
     check_login,
     dit,
-    filter_eq,
-    filter_or,
 )
 from mailadmin.sessions import sessions_end
 
 
 def _covered() -> None:
     """Undo of a step that the undo of an earlier step takes with it (a password goes with its entry)."""
-
-
-def preflight_unique(uid: str, mail: str | None, *, exclude_dn: str | None = None) -> None:
-    """Friendly refusal of a taken login name or address (slapd's unique overlay is the guarantee, but it
-    does not compare `mail` with `mailAlias`)."""
-    wanted = [filter_eq("uid", uid)] if uid else []
-    if mail:
-        wanted += [filter_eq("mail", mail), filter_eq("mailAlias", mail)]
-    for entry in directory.search(dit.base_dn(), filter_or(*wanted), ["uid", "mail", "mailAlias"], limit=10):
-        if exclude_dn and dit.same_dn(entry.dn, exclude_dn):
-            continue
-        if uid and entry.first("uid") == uid:
-            raise DirectoryConflict(
-                f"The login name {uid} is already taken (login names are unique on the server)."
-            )
-        raise DirectoryConflict(f"The address {mail} is already used by another account or alias.")
 
 
 def check_mail_in_domain(mail: str, domain: str | None) -> str:
@@ -199,7 +180,7 @@ def _plan(
 
 
 def _run(actor: Actor, plan: _Plan) -> None:
-    preflight_unique(plan.uid, plan.attrs.get("mail"))
+    directory.preflight_unique(plan.uid, plan.attrs.get("mail"))
     if plan.console_only:
         with Journal.begin(actor, "user_create", plan.dn, plan.steps) as journal:
             _entry_steps(journal, plan)
@@ -252,7 +233,7 @@ def _undo_folders(uid: str, made: list[str]) -> Callable[[], None]:
 def user_set_password(*, actor: Actor, dn: str, password: str, must_change: bool = True) -> None:
     """An administrator sets someone's password; by default they must choose their own at the next login."""
     check_new_password(password)
-    entry = get_account(dn)
+    entry = directory.get_account(dn)
 
     def work() -> None:
         directory.password_modify(dn, password)
@@ -267,14 +248,14 @@ def user_set_password(*, actor: Actor, dn: str, password: str, must_change: bool
 
 def user_delete(*, actor: Actor, dn: str, delete_mailbox: bool = False) -> list[membership.MemberChange]:
     """Delete an account (refint removes it from roles and groups) and, if asked, its mailbox. Its addresses
-    leave every alias's members (aliases/membership.py); returns the aliases changed.
+    leave every alias's members (aliases/services/membership.py); returns the aliases changed.
 
     The aliases change first (undone if the entry cannot be deleted), then the entry goes: from that moment
     the user can neither log in nor receive mail. A mailbox that is kept blocks re-using the login name
     until it is deleted (a new account must never inherit old mail). Neither of these two can be undone,
     so a failure of the mailbox step leaves the journal row failed, naming it.
     """
-    entry = get_account(dn, "mailAlias")
+    entry = directory.get_account(dn, "mailAlias")
     uid = entry.first("uid")
     mailbox = delete_mailbox and entry.has_object_class("mailAccount")
     addresses = [*entry.values("mail"), *entry.values("mailAlias")]
@@ -306,7 +287,7 @@ def user_delete(*, actor: Actor, dn: str, delete_mailbox: bool = False) -> list[
 
 
 def _set_flag(actor: Actor, action: str, dn: str, attr: str, value: bool | None) -> None:
-    before = get_account(dn, attr).get(attr)
+    before = directory.get_account(dn, attr).get(attr)
 
     def work() -> None:
         directory.modify(dn, [directory.replace(attr, value)])
@@ -324,7 +305,7 @@ def user_disable(*, actor: Actor, dn: str) -> None:
 
     A mail account gets mailEnabled FALSE; an account without it (a console-only administrator in ou=admins)
     is locked in ppolicy until enabled again, so slapd refuses its binds."""
-    entry = get_account(dn, "mailEnabled", "pwdAccountLockedTime")
+    entry = directory.get_account(dn, "mailEnabled", "pwdAccountLockedTime")
     if actor.dn and dit.same_dn(entry.dn, actor.dn):
         raise DisableRefused("You cannot disable your own account.", "dn")
     if dit.same_dn(entry.dn, dit.manager_dn()):
@@ -344,7 +325,7 @@ def user_disable(*, actor: Actor, dn: str) -> None:
 
 
 def user_enable(*, actor: Actor, dn: str) -> None:
-    entry = get_account(dn, "mailEnabled", "pwdAccountLockedTime")
+    entry = directory.get_account(dn, "mailEnabled", "pwdAccountLockedTime")
     if entry.has_object_class("mailAccount"):
         _set_flag(actor, "user_enable", dn, "mailEnabled", True)
     if entry.get("pwdAccountLockedTime") == directory.LOCKED_FOREVER:
@@ -367,7 +348,7 @@ def user_set_web_access(*, actor: Actor, dn: str, allowed: bool) -> None:
 def user_set_quota(*, actor: Actor, dn: str, quota_kib: int | None) -> None:
     """Quota in KiB (None: no limit): in LDAP for the record and in Cyrus, which enforces it."""
     quota = check_quota(quota_kib)
-    entry = get_account(dn, "mailQuota")
+    entry = directory.get_account(dn, "mailQuota")
     uid = entry.first("uid")
     before = entry.get("mailQuota")
 

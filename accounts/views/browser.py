@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from accounts.services.tree import (
+from accounts.selectors import (
     CHILD_CONTAINERS_FILTER,
     OBJECTS_FILTER,
     ancestors,

@@ -20,7 +20,7 @@ from accounts.services.common import get_mail_container
 from accounts.services.contacts import contact_create, contact_delete, contact_update, get_contact
 from accounts.views.browser import browser_url, url_for
 from accounts.views.container_forms import ContactForm, add_service_error
-from aliases import membership
+from aliases.services import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, DirectoryNotFound, InvalidName, dit
@@ -165,7 +165,7 @@ def contact_delete_view(request: HttpRequest) -> HttpResponse:
         if changed:
             messages.info(request, membership.also_removed(actor, changed))
         return redirect(browser_url(dit.parent_dn(entry.dn)))
-    # The aliases listing its address lose it with it (aliases/membership.py); the page names them.
+    # The aliases listing its address lose it with it (aliases/services/membership.py); the page names them.
     aliases_note = refusal = ""
     try:
         aliases_note = membership.also_removed(

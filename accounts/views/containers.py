@@ -16,6 +16,12 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.selectors import (
+    ContainerNotEmpty,
+    container_contents,
+    get_container,
+    is_default_organization,
+)
 from accounts.services.containers import (
     container_delete,
     container_rename,
@@ -26,12 +32,6 @@ from accounts.services.containers import (
     organization_create,
     organization_update,
     postal_address_text,
-)
-from accounts.services.tree import (
-    ContainerNotEmpty,
-    container_contents,
-    get_container,
-    is_default_organization,
 )
 from accounts.views import contacts, moves
 from accounts.views.browser import KIND_LABELS, browser_url

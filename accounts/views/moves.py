@@ -14,14 +14,14 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.services.containers import entry_move
-from accounts.services.tree import (
+from accounts.selectors import (
     CHILD_CONTAINERS_FILTER,
     MOVABLE_KINDS,
     get_kind,
     may_move,
     move_target_refusal,
 )
+from accounts.services.containers import entry_move
 from accounts.views.browser import KIND_LABELS, browser_url, object_url
 from accounts.views.container_forms import MoveForm, add_service_error
 from mailadmin import directory

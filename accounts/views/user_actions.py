@@ -24,16 +24,16 @@ from accounts.views.user_common import (
     account_or_404,
     detail_context,
     detail_url,
-    dn_param,
     kind_of,
     mailbox_state,
 )
 from accounts.views.user_forms import DeleteForm, QuotaForm, UserEditForm, add_service_error
-from aliases import membership
+from aliases.services import membership
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit
 from mailadmin.permissions import Level, Verb, guard, require
+from mailadmin.views.params import dn_param
 
 
 def _target(request: HttpRequest, verb: Verb) -> tuple[Actor, str, directory.Entry]:
@@ -204,7 +204,7 @@ def user_delete(request: HttpRequest) -> HttpResponse:
             summary = None
         except imap.ImapError as exc:
             problem = str(exc)
-    # The aliases listing its addresses lose them with it (aliases/membership.py); the page names them.
+    # The aliases listing its addresses lose them with it (aliases/services/membership.py), named here.
     aliases_note = refusal = ""
     if mail_account:
         try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.http import urlencode
 
@@ -15,7 +14,8 @@ from accounts.services.person import PERSON_FIELDS, RESOURCE_KINDS
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
 from mailadmin.directory import InvalidName, dit
-from mailadmin.permissions import Kind, Verb, can
+from mailadmin.permissions import Verb, account_kind, can
+from mailadmin.views import params
 
 ACCOUNT_ATTRS = (
     "objectClass",
@@ -39,26 +39,16 @@ ACCOUNT_ATTRS = (
 )
 
 
-def dn_param(request: HttpRequest, name: str = "dn") -> str:
-    dn = request.GET.get(name, "")
-    if not dn or len(dn) > 1024 or not directory.valid_dn(dn):
-        raise Http404("No such object.")
-    return dn
-
-
 def detail_url(dn: str) -> str:
     return reverse("user_detail") + "?" + urlencode({"dn": dn})
 
 
-def kind_of(entry: directory.Entry) -> Kind:
-    return Kind.RESOURCE if entry.has_object_class("mailResource") else Kind.USER
+# The user pages' names for the core helpers (mailadmin/views/params.py, mailadmin/permissions.py).
+kind_of = account_kind
 
 
 def account_or_404(dn: str) -> directory.Entry:
-    entry = directory.get_entry(dn, list(ACCOUNT_ATTRS))
-    if entry is None or not directory.is_account(entry):
-        raise Http404("No such account.")
-    return entry
+    return params.account_or_404(dn, ACCOUNT_ATTRS)
 
 
 @dataclass

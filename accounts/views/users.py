@@ -22,12 +22,13 @@ from accounts.services.journal import incomplete_operation
 from accounts.services.person import PERSON_FIELDS
 from accounts.services.users import user_create as create_account
 from accounts.views import user_actions
-from accounts.views.user_common import account_or_404, detail_context, detail_url, dn_param
+from accounts.views.user_common import account_or_404, detail_context, detail_url
 from accounts.views.user_forms import ResourceCreateForm, UserCreateForm, add_service_error
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit
 from mailadmin.permissions import Kind, Level, Verb, guard, require
+from mailadmin.views.params import dn_param
 
 
 def _failure_message(exc: Exception, dn: str | None) -> str:

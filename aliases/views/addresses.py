@@ -21,13 +21,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.views.user_common import account_or_404, dn_param, kind_of
-from aliases import addresses as services
-from aliases import membership
+from aliases.services import addresses as services
+from aliases.services import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, check_domain, dit
-from mailadmin.permissions import Level, Verb, guard, require
+from mailadmin.permissions import Level, Verb, account_kind, guard, require
+from mailadmin.views.params import account_or_404, dn_param
 
 _TEXT = {"rows": 4, "cols": 60}
 
@@ -78,6 +78,9 @@ def _show_error(form: forms.Form, exc: Exception) -> None:
     form.add_error(name, str(exc))
 
 
+ADDRESS_ATTRS = ("mail", "mailAlias", "mailForward", "mailKeepCopy", "cn")
+
+
 def _user_url(dn: str) -> str:
     return reverse("user_detail") + "?" + urlencode({"dn": dn})
 
@@ -87,11 +90,11 @@ def _account(request: HttpRequest, *, self_service: bool) -> tuple[Actor, str, d
     actor: Actor = request.actor  # type: ignore[attr-defined]
     dn = dn_param(request)
     if self_service and actor.dn and dit.same_dn(dn, actor.dn):
-        entry = account_or_404(dn)
+        entry = account_or_404(dn, ADDRESS_ATTRS)
     else:
         require(actor, Verb.VIEW, dn)
-        entry = account_or_404(dn)
-        require(actor, Verb.CHANGE, dn, kind=kind_of(entry), target_rank=directory.roles_for(dn).rank)
+        entry = account_or_404(dn, ADDRESS_ATTRS)
+        require(actor, Verb.CHANGE, dn, kind=account_kind(entry), target_rank=directory.roles_for(dn).rank)
     if not entry.has_object_class("mailAccount"):
         raise Http404("No such account.")
     return actor, dn, entry
@@ -103,7 +106,7 @@ def user_addresses(request: HttpRequest) -> HttpResponse:
     actor, dn, entry = _account(request, self_service=False)
     form = AddressesForm(request.POST or None, initial={"addresses": "\n".join(entry.values("mailAlias"))})
     if request.method == "POST" and form.is_valid():
-        # the aliases that list an address about to go, for the result message (aliases/membership.py)
+        # the aliases listing an address about to go, for the message (aliases/services/membership.py)
         listing = membership.aliases_with_member(*entry.values("mailAlias"))
         try:
             kept = services.user_set_addresses(

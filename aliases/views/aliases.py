@@ -3,7 +3,8 @@
 Who sees what (`mailadmin.permissions.can_alias`): administrators every alias; domain administrators the
 aliases of their domains; an alias's owners that alias (to change its members and flags) — a plain user
 who owns an alias reaches these pages for it and gets a 404 for every other alias. The lists run in a scope
-slapd enforces (`aliases.query`); every object is checked again on the server before it is shown or changed.
+slapd enforces (`aliases.selectors`); every object is checked again on the server before it is shown or
+changed.
 """
 
 from __future__ import annotations
@@ -20,17 +21,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aliases.forms import AliasForm, DeleteByNameForm, FindForm
-from aliases.query import PAGE_SIZE, AliasQuery, default_scope, scope_allowed, scopes
 from aliases.rows import alias_rows
-from aliases.services import (
+from aliases.selectors import (
+    PAGE_SIZE,
     AliasInfo,
-    alias_create,
-    alias_delete,
-    alias_update,
+    AliasQuery,
+    default_scope,
     find_alias,
     get_alias,
-    owner_logins,
+    scope_allowed,
+    scopes,
 )
+from aliases.services import alias_create, alias_delete, alias_update, owner_logins
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, DirectoryNotFound, InvalidName, dit

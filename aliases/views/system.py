@@ -11,8 +11,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from aliases import system as services
-from aliases.addresses import split_addresses
+from aliases.services import system as services
+from aliases.services.addresses import split_addresses
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName
 from mailadmin.permissions import Level, guard

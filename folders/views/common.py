@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest
 
-from accounts.services.tree import get_kind
+from accounts.selectors import get_kind
 from folders.services import Owner
 from mailadmin import directory
 from mailadmin.actor import Actor

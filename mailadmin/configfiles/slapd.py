@@ -40,7 +40,7 @@ DEFAULT_INDEXES: tuple[tuple[str, str], ...] = (
     ("mailSendLocalOnly,mailReceiveLocalOnly", "eq"),
     # the alias sender tables (ali-restricted, ali-closed) and the alias search by flag
     ("mailAliasOpen,mailAliasRestricted", "eq"),
-    # forwards (+ keep copy) and catch-all tables of Postfix (aliases/addresses.py)
+    # forwards (+ keep copy) and catch-all tables of Postfix (aliases/services/addresses.py)
     ("mailKeepCopy", "eq"),
     ("mailCatchAll", "eq,pres"),
 )

@@ -9,6 +9,7 @@ state, read on every request), acl (the access rules of private containers, writ
 from __future__ import annotations
 
 from mailadmin.directory import dit
+from mailadmin.directory.accounts import get_account, preflight_unique
 from mailadmin.directory.acl import (
     AccessState,
     AclMismatch,
@@ -135,6 +136,7 @@ __all__ = [
     "filter_and",
     "filter_eq",
     "filter_or",
+    "get_account",
     "get_entry",
     "group_admins",
     "hosted_domains",
@@ -147,6 +149,7 @@ __all__ = [
     "password_modify_as_user",
     "password_must_change",
     "password_reset_required",
+    "preflight_unique",
     "policy_assign",
     "private_containers",
     "rename",

@@ -10,9 +10,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audit_record
-from mailadmin.directory import dit
+from mailadmin.directory import InvalidName, dit
 from mailadmin.jobs.models import Job, JobLogLine
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,13 @@ def job_kind(kind: str, title: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+def actor_for_job(username: str, dn: str, ip: str = "") -> Actor:
+    """The person who started a job, with their roles as the directory says NOW (not as the form said)."""
+    if not dn or not dit.valid_dn(dn):
+        raise InvalidName("This job has no valid person behind it.", "actor")
+    return Actor(username=username, dn=dn, roles=directory.roles_for(dn), ip=ip)
 
 
 def job_start(

@@ -214,7 +214,7 @@ def test_stored_values_are_shown_escaped(personas: Personas, login: Login, domai
 def test_child_counts_stop_at_the_cap_and_say_so(
     personas: Personas, login: Login, domain: str, unique: Callable[[str], str]
 ) -> None:
-    from accounts.services.tree import count_kinds_capped
+    from accounts.selectors import count_kinds_capped
     from mailadmin.permissions import Kind
 
     org = dit.organization_dn(domain, domain)

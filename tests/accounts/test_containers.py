@@ -16,9 +16,9 @@ from django.conf import settings
 from django.test import Client
 from imapclient import IMAPClient
 
+from accounts.selectors import ContainerNotEmpty, container_contents
 from accounts.services import containers
 from accounts.services.containers import container_delete, domain_create, group_create, organization_create
-from accounts.services.tree import ContainerNotEmpty, container_contents
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.models import AuditEntry

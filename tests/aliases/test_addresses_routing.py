@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from accounts.services.users import user_disable
-from aliases import addresses
+from aliases.services import addresses
 from tests.aliases.h2tool import ACTOR, make_user, rcpt_code, remote_mx, send, subject, wait_subject
 
 pytestmark = pytest.mark.django_db

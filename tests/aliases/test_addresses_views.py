@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.services.roles import domain_admin_add
-from aliases import addresses
+from aliases.services import addresses
 from mailadmin import directory
 from mailadmin.directory import dit
 from tests.aliases.h2tool import ACTOR, make_user, rcpt_code

@@ -9,13 +9,13 @@ from collections.abc import Callable
 import pytest
 
 from accounts.services.users import user_delete
+from aliases.selectors import get_alias
 from aliases.services import (
     alias_create,
     alias_member_add,
     alias_member_remove,
     alias_owner_add,
     alias_owner_remove,
-    get_alias,
 )
 from mailadmin.actor import Actor
 from mailadmin.audit.models import AuditEntry

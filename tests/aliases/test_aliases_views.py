@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from aliases.services import alias_create, get_alias
+from aliases.selectors import get_alias
+from aliases.services import alias_create
 from mailadmin.actor import Actor
 from mailadmin.audit.models import AuditEntry
 from mailadmin.directory import dit

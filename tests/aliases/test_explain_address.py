@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from aliases import addresses, system
 from aliases.explain import Explanation, explain_address
+from aliases.services import addresses, system
 from tests.aliases.h2tool import ACTOR, make_user
 from tests.aliases.test_system_aliases import HOSTILE
 from tests.conftest import Persona, Personas

@@ -1,4 +1,4 @@
-"""Alias memberships follow an account's addresses (aliases/membership.py): a changed primary address is
+"""Alias memberships follow addresses (aliases/services/membership.py): a changed primary address is
 renamed in every alias, a removed extra address or a deleted user/contact leaves every alias; the pages name
 the aliases. Proved with the real daemons: slapd (ldapsearch of the alias), Postfix (SMTP to the alias) and
 Cyrus (the message read back over IMAP as the member)."""
@@ -15,9 +15,8 @@ import pytest
 from django.test import Client
 
 from accounts.services.contacts import contact_create
-from aliases import membership
-from aliases.services import alias_create
-from aliases.system import system_alias_list, system_aliases_save
+from aliases.services import alias_create, membership
+from aliases.services.system import system_alias_list, system_aliases_save
 from mailadmin import directory
 from mailadmin.audit.models import AuditEntry
 from mailadmin.directory import dit

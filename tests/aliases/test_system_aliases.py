@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from accounts.services.containers import domain_create
-from aliases import system
+from aliases.services import system
 from mailadmin.directory import dit
 from tests.aliases.h2tool import ACTOR, make_user, remote_mx, send, subject, subjects, wait_subject
 from tests.conftest import Persona, Personas

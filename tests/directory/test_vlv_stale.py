@@ -25,8 +25,8 @@ from ldap.controls.sss import SSSRequestControl
 from ldap.controls.vlv import VLVRequestControl
 from ldap.ldapobject import SimpleLDAPObject
 
+from accounts.selectors import CHILD_CONTAINERS_FILTER, OBJECTS_FILTER
 from accounts.services.containers import group_create
-from accounts.services.tree import CHILD_CONTAINERS_FILTER, OBJECTS_FILTER
 from accounts.views.browser import CHILD_ATTRS, OBJECT_ATTRS, OBJECT_SORTS
 from mailadmin import directory
 from mailadmin.actor import Actor

@@ -13,9 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from accounts.services.common import get_account
-from accounts.services.users import preflight_unique
-from aliases import membership
+from aliases.services import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audited
@@ -151,8 +149,8 @@ def check_local_target(address: str, field: str) -> None:
 def user_set_addresses(*, actor: Actor, dn: str, addresses: Iterable[str]) -> list[str]:
     """Replace the extra addresses (`mailAlias`) of an account; each must be in the account's domain and
     free (not an address of another account or alias). A removed address also leaves every alias's members
-    (aliases/membership.py). Returns the new list."""
-    entry = get_account(dn, "mailAlias")
+    (aliases/services/membership.py). Returns the new list."""
+    entry = directory.get_account(dn, "mailAlias")
     if not entry.has_object_class("mailAccount"):
         raise InvalidName("Console administrators in ou=admins have no address.", "addresses")
     domain = dit.domain_of(dn) or ""
@@ -165,7 +163,7 @@ def user_set_addresses(*, actor: Actor, dn: str, addresses: Iterable[str]) -> li
     current = [a.lower() for a in entry.values("mailAlias")]
     for address in wanted:
         if address not in current:
-            preflight_unique("", address, exclude_dn=dn)
+            directory.preflight_unique("", address, exclude_dn=dn)
     if wanted == current:
         return wanted
     aliases = membership.plan_remove([a for a in current if a not in wanted], holder_dn=dn)
@@ -193,7 +191,7 @@ def user_set_forwarding(*, actor: Actor, dn: str, targets: Iterable[str], keep_c
     """Forward the account's mail to `targets` (none: stop forwarding); `keep_copy` also delivers it to the
     own mailbox. Refuses loops (a target leading back here), unknown local targets, and external targets
     for an account that may send only local mail (forwarding would be a way around that)."""
-    entry = get_account(dn, "mailAlias", "mailForward", "mailKeepCopy", "mailSendLocalOnly")
+    entry = directory.get_account(dn, "mailAlias", "mailForward", "mailKeepCopy", "mailSendLocalOnly")
     if not entry.has_object_class("mailAccount"):
         raise InvalidName("Console administrators in ou=admins have no mail to forward.", "targets")
     wanted = check_addresses(targets, "targets", limit=MAX_FORWARDS)

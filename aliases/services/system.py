@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from aliases.addresses import MAX_FORWARDS, check_addresses, check_local_target, leads_to
+from aliases.services.addresses import MAX_FORWARDS, check_addresses, check_local_target, leads_to
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audited

@@ -12,7 +12,7 @@ Both domain aliases (`ou=aliases` of every domain) and system aliases (`ou=syste
 a member may be in another domain than the alias. The console's rules stay true:
 - a domain alias may have no members (alias_create/alias_update allow it): it is left empty, and mail to it
   is then refused like mail to any unknown address;
-- a system alias needs at least one address (aliases/system.py): a removal that would empty one is refused
+- a system alias needs at least one address (services/system.py): a removal that would empty one is refused
   before anything is written, naming it.
 
 An address that another entry still holds (two contacts with one external address) is left where it is.

@@ -1,4 +1,5 @@
-"""Reads of the account tree (selectors): what an entry is, what a container holds, who outranks whom inside.
+"""The read layer of the Accounts menu (selectors): what an entry is, what a container holds, who outranks
+whom inside. Used by the account services and views, and by the other menus (they read accounts only here).
 
 Counts are paged, DNs-only searches (`directory.count`): they move no attribute values and work past the
 server's size limit. Callers count only what they show (the children on the visible page).
@@ -23,7 +24,7 @@ from mailadmin.directory import (
     filter_eq,
     filter_or,
 )
-from mailadmin.permissions import Kind, Verb, can
+from mailadmin.permissions import Kind, Verb, can, entry_kind
 
 CONTAINER_KINDS = frozenset({Kind.DOMAIN, Kind.ORGANIZATION, Kind.GROUP})
 MOVABLE_KINDS = frozenset({Kind.USER, Kind.RESOURCE, Kind.CONTACT, Kind.GROUP})
@@ -46,25 +47,8 @@ _ADMINISTERED = filter_or("(objectClass=mailDomain)", KIND_FILTERS[Kind.GROUP])
 ENTRY_ATTRS = ("objectClass", "dc", "o", "ou", "cn", "uid", "description")
 
 
-def kind_of(entry: directory.Entry) -> Kind | None:
-    """The manual's kind of an entry read with its objectClass; None for what the console does not manage."""
-    if entry.has_object_class("mailDomain"):
-        return Kind.DOMAIN
-    if entry.has_object_class("mailContainer"):
-        if entry.has_object_class("organization"):
-            return Kind.ORGANIZATION
-        if entry.has_object_class("organizationalUnit"):
-            return Kind.GROUP
-        return None
-    if entry.has_object_class("mailContact"):
-        return Kind.CONTACT
-    if entry.has_object_class("mailResource"):
-        return Kind.RESOURCE
-    if entry.has_object_class("mailAccount"):
-        return Kind.USER
-    if entry.has_object_class("nisMailAlias"):
-        return Kind.ALIAS
-    return None
+# The kind of an entry from its objectClass (one definition, in the core).
+kind_of = entry_kind
 
 
 def get_kind(dn: str, attrs: Iterable[str] = ENTRY_ATTRS) -> tuple[directory.Entry, Kind]:

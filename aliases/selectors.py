@@ -1,4 +1,5 @@
-"""View / Find aliases (ALI-01, ALI-02) as a selector: which base, filter and sort; no HTTP, no writes.
+"""The read layer of the Aliases menu (selectors): one alias as the pages show it, and View / Find aliases
+(ALI-01, ALI-02): which base, filter and sort; no HTTP, no writes.
 
 The scope is where the actor's rights are enforced, in the query slapd runs (never by filtering afterwards):
   - "all": every domain (administrators only);
@@ -16,10 +17,11 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from aliases.services import ALIAS_FILTER
+from aliases.names import ALIAS_ATTRS, ALIAS_FILTER, alias_dn, is_alias_dn
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import (
+    DirectoryNotFound,
     InvalidName,
     check_address,
     check_domain,
@@ -172,3 +174,50 @@ class AliasQuery:
             count=PAGE_SIZE,
             sort=(self.sort,),
         )
+
+
+@dataclass(frozen=True)
+class AliasInfo:
+    """An alias as the pages show it."""
+
+    dn: str
+    domain: str
+    name: str
+    address: str
+    members: tuple[str, ...]
+    owners: tuple[str, ...]  # DNs (refint's placeholder, the suffix, left out)
+    open_membership: bool
+    restricted: bool
+    description: str
+
+    @classmethod
+    def from_entry(cls, entry: directory.Entry) -> AliasInfo:
+        base = dit.base_dn()
+        return cls(
+            dn=entry.dn,
+            domain=dit.domain_of(entry.dn) or "",
+            name=entry.first("cn"),
+            address=entry.first("mail"),
+            members=tuple(entry.values("rfc822MailMember")),
+            owners=tuple(o for o in entry.values("mailAliasOwner") if not dit.same_dn(o, base)),
+            open_membership=entry.first("mailAliasOpen").upper() == "TRUE",
+            restricted=entry.first("mailAliasRestricted").upper() == "TRUE",
+            description=entry.first("description"),
+        )
+
+
+def get_alias(dn: str) -> AliasInfo:
+    entry = directory.get_entry(dn, ALIAS_ATTRS) if is_alias_dn(dn) else None
+    if entry is None or not entry.has_object_class("mailAliasEntry"):
+        raise DirectoryNotFound(f"There is no alias {dn}.")
+    return AliasInfo.from_entry(entry)
+
+
+def find_alias(address: str) -> AliasInfo | None:
+    """The alias of the domain with this address, or None."""
+    checked = check_address(address, "name")
+    local, _, domain = checked.partition("@")
+    try:
+        return get_alias(alias_dn(domain, local))
+    except (DirectoryNotFound, InvalidName):
+        return None

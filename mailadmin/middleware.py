@@ -17,6 +17,7 @@ from django.shortcuts import render
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.clientaddr import client_address
+from mailadmin.errors import GatewayError
 from mailadmin.sessions import SESSION_DN, SESSION_EPOCH, SESSION_PASSWORD_CHANGED
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class ActorMiddleware:
             except directory.DirectoryError as exc:
                 # Without the directory nobody's rights can be known: refuse, do not guess from the session.
                 log.warning("directory unavailable while checking the session of %s: %s", dn, exc)
-                return render(request, "503.html", {"reason": str(exc)}, status=503)
+                return _unavailable(request, exc)
             if not standing.may_log_in or standing.password_changed != session.get(
                 SESSION_PASSWORD_CHANGED, ""
             ):
@@ -57,3 +58,25 @@ class ActorMiddleware:
                     username=user.get_username(), dn=dn, roles=standing.roles, ip=client_ip(request)
                 )
         return self.get_response(request)
+
+
+def _unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return render(request, "503.html", {"reason": str(exc)}, status=503)
+
+
+class GatewayUnavailableMiddleware:
+    """A daemon that does not answer (slapd down, Cyrus restarting, a queue listing that timed out) is a 503
+    page that says so and changed nothing, not a 500: the gateways raise `GatewayError(permanent=False)` for
+    exactly those. Permanent gateway errors (wrong credentials in the settings) stay 500s with a traceback."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if isinstance(exc, GatewayError) and not exc.permanent:
+            log.warning("%s %s: a daemon did not answer: %s", request.method, request.path, exc)
+            return _unavailable(request, exc)
+        return None

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "mailadmin.middleware.ActorMiddleware",
+    "mailadmin.middleware.GatewayUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "mailadmin.urls"
@@ -159,6 +160,10 @@ LDAP_SERVICE_DNS = [
     ).split(";")
     if dn.strip()
 ]
+
+# Postfix's own read-only bind account (the first of LDAP_SERVICE_DNS): `manage.py render_postfix` writes its
+# password into the ldap: tables of a system Postfix (docs/deploy.md).
+LDAP_POSTFIX_PASSWORD = envsecret("LDAP_POSTFIX_PASSWORD")
 
 SMTP_HOST = envstr("SMTP_HOST", "127.0.0.1")
 SMTP_PORT = envint("SMTP_PORT", 10025)

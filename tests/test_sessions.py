@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 
 from accounts import services
 from accounts.services import roles
@@ -258,3 +258,32 @@ def test_fault_a_500_leaves_its_traceback_in_var_log(
     written = log.read_text(encoding="utf-8", errors="replace")[before:]
     assert "Internal Server Error: /" in written and "Traceback" in written
     assert "injected fault 7f3a" in written
+
+
+def test_a_directory_that_does_not_answer_is_a_503_not_a_500(personas: Personas, login: Login) -> None:
+    """slapd unreachable (nothing listens on the port): the session cannot be checked, so nothing is served
+    and nothing is changed — a page that says so, status 503."""
+    client = login(personas.admin)
+    with override_settings(LDAP_URI="ldap://127.0.0.1:9"):
+        response = client.get("/accounts/browser/")
+    assert response.status_code == 503
+    assert "does not answer" in response.content.decode()
+    assert _logged_in(client)  # back when slapd answers, still logged in
+
+
+def test_with_the_mail_store_down_no_page_answers_500(personas: Personas, login: Login) -> None:
+    """Cyrus unreachable: pages that need it say so (in the page, or a 503), none answers 500."""
+    client = login(personas.admin)
+    client.raise_request_exception = False
+    pages = [
+        "/folders/",
+        "/accounts/users/" + _q(personas.user.dn),
+        "/accounts/users/quota/" + _q(personas.user.dn),
+        "/accounts/users/delete/" + _q(personas.user.dn),
+        "/folders/user/" + _q(personas.user.dn),
+        "/accounts/reconcile/",
+    ]
+    with override_settings(IMAP_PORT=9):
+        for page in pages:
+            response = client.get(page)
+            assert response.status_code in (200, 404, 503), (page, response.status_code)

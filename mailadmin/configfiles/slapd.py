@@ -306,13 +306,15 @@ def render_config_ldif(p: SlapdParams) -> str:
         "olcPPolicyHashCleartext: TRUE",
         "olcPPolicyUseLockout: TRUE",
     )
-    # Server-side sort and VLV: the console's lists sort and page on the server.
+    # Server-side sort and VLV: the console's lists sort and page on the server. Each console connection
+    # keeps up to 12 sort states (directory.connection.SORT_SLOTS_PER_CONNECTION); 128 in all leaves room for
+    # ten connections (gunicorn workers, Celery, the policy service) before a list falls back to unsorted.
     entry(
         overlay(4, "sssvlv"),
         "objectClass: olcOverlayConfig",
         "objectClass: olcSssVlvConfig",
         "olcOverlay: {4}sssvlv",
-        "olcSssVlvMax: 64",
+        "olcSssVlvMax: 128",
         "olcSssVlvMaxKeys: 3",
         "olcSssVlvMaxPerConn: 16",
     )

@@ -2,8 +2,9 @@
 
 Import from here: `from mailadmin.directory import get_entry, DirectoryConflict, dit`.
 Modules: connection (pool, binds), errors, names (allow-lists, escaping), dit (tree layout), entries,
-search (reads, paging, sorting), write (changes, passwords), roles (roles_for, counts), standing (an account's
-state, read on every request), acl (the access rules of private containers, written live to cn=config).
+search (reads, paging, sorting), window (VLV pages), write (changes, passwords), roles (roles_for, counts),
+standing (an account's state, read on every request), accounts (account reads, free names), hosted (hosted
+domain names), acl (the access rules of private containers, written live to cn=config).
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ from mailadmin.directory.search import (
     iter_paged,
     search,
     search_page,
-    search_window,
 )
 from mailadmin.directory.server import schema_loaded, server_info
 from mailadmin.directory.standing import LOCKED_FOREVER, Standing, entry_disabled, standing_for
+from mailadmin.directory.window import search_window
 from mailadmin.directory.write import (
     Change,
     add,

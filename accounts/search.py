@@ -1,4 +1,5 @@
-"""Account search (ACC-09) as a selector: which filter, which base, which sort; no HTTP, no writes.
+"""Account search (ACC-09): which filter, which base, which sort; no HTTP, no writes, no directory request
+(the search runs in `accounts.selectors.account_search_page` / `account_search_count`).
 
 The view and the bulk job both build their query here, so "all matching this search" in a job means exactly
 what the page showed. The base is where the actor's scope is enforced: it must be inside one of the
@@ -15,7 +16,6 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import InvalidName, check_value, dit, escape_filter, filter_and, filter_or
 
@@ -153,17 +153,6 @@ class AccountQuery:
 
     def to_params(self) -> dict[str, str]:
         return {key: str(value) for key, value in asdict(self).items()}
-
-    def window(self, page: int, attrs: tuple[str, ...] = RESULT_ATTRS) -> directory.Window:
-        """Page `page` (1-based) of PAGE_SIZE results, sorted and cut by slapd (VLV)."""
-        return directory.search_window(
-            self.base,
-            self.filter(),
-            list(attrs),
-            offset=(max(page, 1) - 1) * PAGE_SIZE,
-            count=PAGE_SIZE,
-            sort=self.sort_keys,
-        )
 
 
 def _checked_attribute_value(attribute: str, match: str, text: str) -> str:

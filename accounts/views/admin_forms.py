@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.selectors import role_holder_entries
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import InvalidName, dit
@@ -78,8 +79,7 @@ def account_rows(
 ) -> list[Row]:
     """One row per role holder (a handful per list: one read each)."""
     rows = []
-    for dn in dns:
-        entry = directory.get_entry(dn, ["uid", "cn"])
+    for dn, entry in role_holder_entries(dns=dns):
         note = ""
         if manager and dit.same_dn(dn, manager):
             note = _("manager")

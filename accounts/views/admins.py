@@ -12,6 +12,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.selectors import administrator_list
 from accounts.services.roles import (
     account_by_login,
     administrator_add,
@@ -28,7 +29,6 @@ from accounts.views.admin_forms import (
     account_rows,
     confirm_self,
 )
-from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit
 from mailadmin.permissions import Level, guard
@@ -39,7 +39,7 @@ def _render_list(
 ) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     rows = account_rows(
-        actor, directory.administrators(), lambda dn: may_remove_administrator(actor, dn), manager_dn()
+        actor, administrator_list(), lambda dn: may_remove_administrator(actor, dn), manager_dn()
     )
     context = {"rows": rows, "add_form": add_form, "create_form": create_form}
     return render(request, "accounts/admins.html", context)
@@ -102,7 +102,7 @@ def administrators_create(request: HttpRequest) -> HttpResponse:
 def administrators_remove(request: HttpRequest) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     dn = account_param(request)
-    if not any(dit.same_dn(dn, a) for a in directory.administrators()):
+    if not any(dit.same_dn(dn, a) for a in administrator_list()):
         raise Http404("No such administrator.")
     confirmed = request.POST.get("confirm") == "yes"
     if dit.same_dn(dn, actor.dn) and not confirmed and may_remove_administrator(actor, dn):

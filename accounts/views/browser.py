@@ -1,7 +1,8 @@
 """Account browser (ACC-01): domains → organizations → groups → users, resources and contacts.
 
 Both lists of a container page on the server: its child containers and the objects inside it are VLV windows
-(`directory.search_window`, page N of M, sorted by slapd), so no request reads more than one page. Counts are
+(`accounts.selectors.container_children` / `container_objects`, page N of M, sorted by slapd), so no request
+reads more than one page. Counts are
 made for the children on the visible page only. With htmx, paging swaps just the list it belongs to.
 """
 
@@ -20,9 +21,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import (
-    CHILD_CONTAINERS_FILTER,
-    OBJECTS_FILTER,
+    CHILD_ATTRS,
+    OBJECT_SORTS,
+    WindowPage,
     ancestors,
+    container_children,
+    container_objects,
     count_kinds_capped,
     get_container,
     is_default_organization,
@@ -31,19 +35,14 @@ from accounts.selectors import (
     ranks_of,
     scope_roots,
 )
+from accounts.selectors import OBJECT_ATTRS as OBJECT_ATTRS  # the list's attributes, named here before
 from accounts.views.rows import object_rows
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryNotFound, dit
 from mailadmin.permissions import Kind, Level, Verb, can, guard, require
 
-PAGE_SIZE = 50
 MAX_PAGE_NUMBER = 1_000_000
-OBJECT_ATTRS = ["objectClass", "cn", "uid", "mail", "mailEnabled"]
-CHILD_ATTRS = ["objectClass", "dc", "o", "ou", "description", "mailPrivate"]
-OBJECT_SORTS = {"cn": ("cn", "uid"), "uid": ("uid", "cn")}
-# The naming attribute of the children of each level, which slapd sorts them by.
-CHILD_SORT = {None: "dc", Kind.DOMAIN: "o", Kind.ORGANIZATION: "ou", Kind.GROUP: "ou"}
 CHILD_COUNTS = {
     Kind.DOMAIN: (Kind.ORGANIZATION, Kind.GROUP, Kind.USER, Kind.RESOURCE, Kind.CONTACT),
     Kind.ORGANIZATION: (Kind.GROUP, Kind.USER, Kind.RESOURCE, Kind.CONTACT),
@@ -115,20 +114,8 @@ def _page_number(request: HttpRequest, name: str) -> int:
     return min(int(raw), MAX_PAGE_NUMBER) if raw.isascii() and raw.isdigit() and int(raw) > 0 else 1
 
 
-def _window(
-    base: str, filterstr: str, attrs: list[str], page: int, sort: tuple[str, ...]
-) -> tuple[directory.Window, int]:
-    window = directory.search_window(
-        base, filterstr, attrs, offset=(page - 1) * PAGE_SIZE, count=PAGE_SIZE, sort=sort, scope="one"
-    )
-    last = max(1, -(-window.total // PAGE_SIZE))
-    if page > last:  # a stale or typed page number: show the last page rather than an empty one
-        return _window(base, filterstr, attrs, last, sort)
-    return window, page
-
-
-def _pager(request: HttpRequest, window: directory.Window, page: int, param: str) -> Pager:
-    pages = max(1, -(-window.total // PAGE_SIZE))
+def _pager(request: HttpRequest, window: WindowPage, param: str) -> Pager:
+    page, pages = window.page, window.pages
     kept = ("dn", "page", "cpage", "sort")
     query = {k: request.GET[k] for k in kept if k in request.GET}
 
@@ -145,8 +132,7 @@ def _pager(request: HttpRequest, window: directory.Window, page: int, param: str
 
 
 def _children(request: HttpRequest, actor: Actor, base: str, kind: Kind | None) -> Listing:
-    filterstr = "(objectClass=mailDomain)" if kind is None else CHILD_CONTAINERS_FILTER
-    window, page = _window(base, filterstr, CHILD_ATTRS, _page_number(request, "cpage"), (CHILD_SORT[kind],))
+    window = container_children(base=base, kind=kind, page=_page_number(request, "cpage"))
     rows = []
     for entry in window.entries:
         child_kind = kind_of(entry)
@@ -164,14 +150,12 @@ def _children(request: HttpRequest, actor: Actor, base: str, kind: Kind | None) 
                 "counts": [(COUNT_LABELS[k], f"{n}+" if more else str(n)) for k, (n, more) in counts.items()],
             }
         )
-    return Listing(rows, _pager(request, window, page, "cpage"))
+    return Listing(rows, _pager(request, window, "cpage"))
 
 
 def _objects(request: HttpRequest, actor: Actor, base: str) -> Listing:
     sort = request.GET.get("sort", "cn")
-    window, page = _window(
-        base, OBJECTS_FILTER, OBJECT_ATTRS, _page_number(request, "page"), OBJECT_SORTS.get(sort, ("cn",))
-    )
+    window = container_objects(base=base, sort=sort, page=_page_number(request, "page"))
     ranks = ranks_of([e.dn for e in window.entries if not e.has_object_class("mailContact")])
     move = url_for(("entry_move",))
     rows = []
@@ -192,7 +176,7 @@ def _objects(request: HttpRequest, actor: Actor, base: str) -> Listing:
                 "move_url": url_for(("entry_move",), dn=entry.dn) if may_move else None,
             }
         )
-    return Listing(rows, _pager(request, window, page, "page"))
+    return Listing(rows, _pager(request, window, "page"))
 
 
 def _crumbs(actor: Actor, dn: str) -> list[tuple[str, str]]:

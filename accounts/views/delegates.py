@@ -2,7 +2,8 @@
 
 A domain or group that is not the actor's to manage is a 404 before anything else is read, whatever the form
 says; inside their own area a refusal by rank is a clear message and nothing changes. The overview pages page
-on the server (VLV) for administrators, who may see every domain or group.
+on the server (VLV, `accounts.selectors.domain_list` / `group_list`) for administrators, who may see every
+domain or group; a page number past the end shows the last page.
 """
 
 from __future__ import annotations
@@ -17,35 +18,29 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.selectors import (
+    WindowPage,
+    domain_admin_list,
+    domain_exists,
+    domain_list,
+    group_admin_list,
+    group_get,
+    group_list,
+)
 from accounts.services import roles
 from accounts.views.admin_forms import LoginForm, account_param, account_rows, confirm_self, page_number
 from mailadmin import directory
 from mailadmin.actor import Actor
-from mailadmin.directory import DirectoryError, InvalidName, dit, escape_filter, filter_and
+from mailadmin.directory import DirectoryError, InvalidName, dit
 from mailadmin.permissions import Level, guard
-
-PAGE_SIZE = 50
-_GROUPS = "(&(objectClass=organizationalUnit)(objectClass=mailContainer))"
 
 
 def _actor(request: HttpRequest) -> Actor:
     return request.actor  # type: ignore[attr-defined]
 
 
-def _window(
-    base: str, filterstr: str, attrs: list[str], sort: str, page: int, *, one: bool
-) -> dict[str, Any]:
-    window = directory.search_window(
-        base,
-        filterstr,
-        attrs,
-        offset=(page - 1) * PAGE_SIZE,
-        count=PAGE_SIZE,
-        sort=(sort,),
-        scope="one" if one else "sub",
-    )
-    pages = max(1, -(-window.total // PAGE_SIZE))
-    return {"entries": window.entries, "page": page, "pages": pages, "total": window.total}
+def _pager(window: WindowPage) -> dict[str, Any]:
+    return {"page": window.page, "pages": window.pages, "total": window.total}
 
 
 def _find(request: HttpRequest) -> str:
@@ -72,7 +67,7 @@ def _domain(actor: Actor, value: str) -> str:
         name = directory.check_domain(value)
     except InvalidName as exc:
         raise Http404("No such domain.") from exc
-    if not roles.may_manage_domain_admins(actor, name) or not directory.exists(dit.domain_dn(name)):
+    if not roles.may_manage_domain_admins(actor, name) or not domain_exists(name=name):
         raise Http404("No such domain.")
     return name
 
@@ -85,7 +80,7 @@ def _render_domain(request: HttpRequest, name: str, form: LoginForm) -> HttpResp
     actor = _actor(request)
     rows = account_rows(
         actor,
-        directory.domain_admins(name),
+        domain_admin_list(domain=name),
         lambda dn: roles.may_revoke_domain_admin(actor, name, dn, roles.rank_of(dn)),
     )
     context = {"domain": name, "rows": rows, "form": form, "hidden": {"domain": name}}
@@ -101,11 +96,8 @@ def domain_admins(request: HttpRequest) -> HttpResponse:
         return _render_domain(request, name, LoginForm())
     context: dict[str, Any] = {"find": _find(request)}
     if actor.roles.administrator:
-        filterstr = "(objectClass=mailDomain)"
-        if context["find"]:
-            filterstr = filter_and(filterstr, f"(dc={escape_filter(context['find'].lower())}*)")
-        context.update(_window(dit.domains_dn(), filterstr, ["dc"], "dc", page_number(request), one=True))
-        context["names"] = [e.first("dc") for e in context.pop("entries")]
+        window = domain_list(find=context["find"], page=page_number(request))
+        context.update(_pager(window), names=[e.first("dc") for e in window.entries])
     else:
         context["names"] = sorted(filter(None, (dit.domain_of(dn) for dn in actor.roles.domains)))
     return render(request, "accounts/admins_domains.html", context)
@@ -149,7 +141,7 @@ def domain_admins_remove(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     name = _domain(actor, request.POST.get("domain", ""))
     dn = account_param(request)
-    if not any(dit.same_dn(dn, a) for a in directory.domain_admins(name)):
+    if not any(dit.same_dn(dn, a) for a in domain_admin_list(domain=name)):
         raise Http404("No such domain administrator.")
     confirmed = request.POST.get("confirm") == "yes"
     allowed = roles.may_revoke_domain_admin(actor, name, dn, roles.rank_of(dn))
@@ -178,10 +170,8 @@ def _group(actor: Actor, value: str) -> str:
     """The group named in the request, if the actor appoints its administrators; 404 otherwise."""
     if not value or len(value) > 1024 or not roles.may_manage_group_admins(actor, value):
         raise Http404("No such group.")
-    entry = directory.get_entry(value, ["objectClass"])
-    if entry is None or not (
-        entry.has_object_class("organizationalUnit") and entry.has_object_class("mailContainer")
-    ):
+    entry = group_get(dn=value)
+    if entry is None:
         raise Http404("No such group.")
     return entry.dn
 
@@ -194,7 +184,7 @@ def _render_group(request: HttpRequest, group_dn: str, form: LoginForm) -> HttpR
     actor = _actor(request)
     rows = account_rows(
         actor,
-        directory.group_admins(group_dn),
+        group_admin_list(group_dn=group_dn),
         lambda dn: roles.may_revoke_group_admin(actor, group_dn, dn, roles.rank_of(dn)),
     )
     context = {
@@ -224,11 +214,10 @@ def group_admins(request: HttpRequest) -> HttpResponse:
     base = next((b for b in bases if chosen and dit.same_dn(b, chosen)), bases[0] if bases else "")
     context["base"] = base
     if base:
-        filterstr = _GROUPS
-        if context["find"]:
-            filterstr = filter_and(filterstr, f"(ou={escape_filter(context['find'])}*)")
-        context.update(_window(base, filterstr, ["ou"], "ou", page_number(request), one=False))
-        context["groups"] = [(e.dn, e.first("ou"), dit.domain_of(e.dn)) for e in context.pop("entries")]
+        window = group_list(base=base, find=context["find"], page=page_number(request))
+        context.update(
+            _pager(window), groups=[(e.dn, e.first("ou"), dit.domain_of(e.dn)) for e in window.entries]
+        )
     return render(request, "accounts/admins_groups.html", context)
 
 
@@ -262,7 +251,7 @@ def group_admins_remove(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     group_dn = _group(actor, request.POST.get("group", ""))
     dn = account_param(request)
-    if not any(dit.same_dn(dn, a) for a in directory.group_admins(group_dn)):
+    if not any(dit.same_dn(dn, a) for a in group_admin_list(group_dn=group_dn)):
         raise Http404("No such group administrator.")
     confirmed = request.POST.get("confirm") == "yes"
     allowed = roles.may_revoke_group_admin(actor, group_dn, dn, roles.rank_of(dn))

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import (
-    CHILD_CONTAINERS_FILTER,
     MOVABLE_KINDS,
+    domain_containers,
     get_kind,
     may_move,
     move_target_refusal,
@@ -26,7 +26,7 @@ from accounts.views.browser import KIND_LABELS, browser_url, object_url
 from accounts.views.container_forms import MoveForm, add_service_error
 from mailadmin import directory
 from mailadmin.actor import Actor
-from mailadmin.directory import DirectoryError, DirectoryNotFound, DirectorySizeLimit, InvalidName, dit
+from mailadmin.directory import DirectoryError, DirectoryNotFound, InvalidName, dit
 from mailadmin.permissions import Kind, Level, Verb, can, guard, require
 
 MAX_CHOICES = 500
@@ -47,17 +47,16 @@ def _choices(actor: Actor, dn: str, kind: Kind) -> list[tuple[str, str]]:
     if domain is None:
         return []
     domain_dn = dit.domain_dn(domain)
-    try:
-        # Containers are few next to accounts; a domain with more than MAX_CHOICES gets only the DN field.
-        found = directory.search(domain_dn, CHILD_CONTAINERS_FILTER, directory.NO_ATTRS, limit=MAX_CHOICES)
-    except DirectorySizeLimit:
+    # Containers are few next to accounts; a domain with more than MAX_CHOICES gets only the DN field.
+    found = domain_containers(domain_dn=domain_dn, limit=MAX_CHOICES)
+    if found is None:
         return []
     choices = [
-        (c.dn, _label(c.dn, domain_dn))
+        (c, _label(c, domain_dn))
         for c in found
-        if move_target_refusal(dn, c.dn) is None
-        and can(actor, Verb.VIEW, c.dn)
-        and can(actor, Verb.CREATE, c.dn, kind=kind)
+        if move_target_refusal(dn, c) is None
+        and can(actor, Verb.VIEW, c)
+        and can(actor, Verb.CREATE, c, kind=kind)
     ]
     return sorted(choices, key=lambda c: c[1].casefold())
 

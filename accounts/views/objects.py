@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
+from accounts.selectors import account_rank, entry_get
 from accounts.views.user_common import account_or_404, kind_of
 from mailadmin import directory
 from mailadmin.actor import Actor
@@ -48,7 +49,7 @@ def _dn_param(request: HttpRequest) -> str:
 
 
 def _entry_or_404(dn: str) -> directory.Entry:
-    entry = directory.get_entry(dn, list(SHOWN_ATTRIBUTES))
+    entry = entry_get(dn=dn, attrs=SHOWN_ATTRIBUTES)
     if entry is None:
         raise Http404("No such object.")
     return entry
@@ -62,7 +63,7 @@ def account_detail(request: HttpRequest) -> HttpResponse:
     require(actor, Verb.VIEW, dn)
     entry = _entry_or_404(dn)
     rows = [(name, entry.values(name)) for name in SHOWN_ATTRIBUTES if entry.values(name)]
-    rank = directory.roles_for(dn).rank
+    rank = account_rank(dn=dn)
     may_reset = directory.is_account(entry) and can(
         actor, Verb.SET_PASSWORD, dn, kind=kind_of(entry), target_rank=rank
     )
@@ -95,7 +96,7 @@ def account_password_reset(request: HttpRequest) -> HttpResponse:
     # user's password, not a resource's) and rank: nobody resets an equal or higher rank.
     require(actor, Verb.VIEW, dn)
     entry = account_or_404(dn)
-    require(actor, Verb.SET_PASSWORD, dn, kind=kind_of(entry), target_rank=directory.roles_for(dn).rank)
+    require(actor, Verb.SET_PASSWORD, dn, kind=kind_of(entry), target_rank=account_rank(dn=dn))
     form = PasswordResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

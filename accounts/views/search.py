@@ -31,6 +31,7 @@ from accounts.search import (
     base_allowed,
     search_bases,
 )
+from accounts.selectors import account_search_count, account_search_page
 from accounts.services.bulk import MAX_SELECTED, BulkAction, BulkOptions, check_options
 from accounts.views.rows import search_rows
 from mailadmin import directory
@@ -149,7 +150,7 @@ def account_search(request: HttpRequest) -> HttpResponse:
         query = form.query
         page = _page(request)
         try:
-            window = query.window(page)
+            window = account_search_page(query=query, page=page)
         except DirectoryError as exc:
             form.add_error(None, str(exc))
         else:
@@ -252,7 +253,7 @@ def account_search_bulk(request: HttpRequest) -> HttpResponse:
             _("Select at most %(n)d entries, or choose all matching this search.") % {"n": MAX_SELECTED},
         )
         return redirect(back)
-    count = directory.count(query.base, query.filter()) if every else len(dns)
+    count = account_search_count(query=query) if every else len(dns)
     if action is BulkAction.DELETE and request.POST.get("confirm") != "yes":
         return render(
             request,

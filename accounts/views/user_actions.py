@@ -17,21 +17,17 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.selectors import account_rank, mailbox_state, mailbox_summary
 from accounts.services import users as user_services
 from accounts.services.person import PERSON_FIELDS
 from accounts.services.user_edit import user_update
-from accounts.views.user_common import (
-    account_or_404,
-    detail_context,
-    detail_url,
-    kind_of,
-    mailbox_state,
-)
+from accounts.views.user_common import account_or_404, detail_context, detail_url, kind_of
 from accounts.views.user_forms import DeleteForm, QuotaForm, UserEditForm, add_service_error
 from aliases.services import membership
-from mailadmin import directory, imap
+from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit
+from mailadmin.imap_names import ImapError, MailboxSummary
 from mailadmin.permissions import Level, Verb, guard, require
 from mailadmin.views.params import dn_param
 
@@ -42,7 +38,7 @@ def _target(request: HttpRequest, verb: Verb) -> tuple[Actor, str, directory.Ent
     dn = dn_param(request)
     require(actor, Verb.VIEW, dn)
     entry = account_or_404(dn)
-    require(actor, verb, dn, kind=kind_of(entry), target_rank=directory.roles_for(dn).rank)
+    require(actor, verb, dn, kind=kind_of(entry), target_rank=account_rank(dn=dn))
     return actor, dn, entry
 
 
@@ -165,7 +161,7 @@ def user_quota(request: HttpRequest) -> HttpResponse:
             user_services.user_set_quota(actor=actor, dn=dn, quota_kib=None if mib is None else mib * 1024)
         except InvalidName as exc:
             add_service_error(form, exc)
-        except (DirectoryError, imap.ImapError) as exc:
+        except (DirectoryError, ImapError) as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(
@@ -175,7 +171,7 @@ def user_quota(request: HttpRequest) -> HttpResponse:
                 else _("%(uid)s has no quota now.") % {"uid": entry.first("uid")},
             )
             return redirect(detail_url(dn))
-    mailbox = mailbox_state(entry.first("uid"), with_folders=False)
+    mailbox = mailbox_state(uid=entry.first("uid"), with_folders=False)
     return render(
         request, "accounts/user_quota.html", {"form": form, "entry": entry, "dn": dn, "mailbox": mailbox}
     )
@@ -195,14 +191,12 @@ def user_delete(request: HttpRequest) -> HttpResponse:
     actor, dn, entry = _target(request, Verb.DELETE)
     uid = entry.first("uid")
     mail_account = entry.has_object_class("mailAccount")
-    summary: imap.MailboxSummary | None = None
+    summary: MailboxSummary | None = None
     problem = ""
     if mail_account:
         try:
-            summary = imap.mailbox_summary(uid)
-        except imap.MailboxNotFound:
-            summary = None
-        except imap.ImapError as exc:
+            summary = mailbox_summary(uid=uid)
+        except ImapError as exc:
             problem = str(exc)
     # The aliases listing its addresses lose them with it (aliases/services/membership.py), named here.
     aliases_note = refusal = ""
@@ -217,7 +211,7 @@ def user_delete(request: HttpRequest) -> HttpResponse:
         delete_mailbox = bool(form.cleaned_data["delete_mailbox"]) and summary is not None
         try:
             changed = user_services.user_delete(actor=actor, dn=dn, delete_mailbox=delete_mailbox)
-        except (DirectoryError, imap.ImapError, InvalidName) as exc:
+        except (DirectoryError, ImapError, InvalidName) as exc:
             form.add_error(None, str(exc))
         else:
             if changed:

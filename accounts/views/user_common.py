@@ -3,19 +3,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from django.http import Http404
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from accounts.selectors import account_get, account_roles, mailbox_state
 from accounts.services.journal import incomplete_operation
 from accounts.services.person import PERSON_FIELDS, RESOURCE_KINDS
-from mailadmin import directory, imap
+from mailadmin import directory
 from mailadmin.actor import Actor
-from mailadmin.directory import InvalidName, dit
+from mailadmin.directory import dit
 from mailadmin.permissions import Verb, account_kind, can
-from mailadmin.views import params
 
 ACCOUNT_ATTRS = (
     "objectClass",
@@ -48,41 +48,16 @@ kind_of = account_kind
 
 
 def account_or_404(dn: str) -> directory.Entry:
-    return params.account_or_404(dn, ACCOUNT_ATTRS)
-
-
-@dataclass
-class MailboxState:
-    exists: bool | None = None  # None: Cyrus could not be asked
-    quota: imap.Quota | None = None
-    folders: list[tuple[str, str | None]] | None = None
-    error: str = ""
-
-    @property
-    def usage_percent(self) -> int | None:
-        if self.quota is None or not self.quota.limit_kib:
-            return None
-        return min(100, round(100 * self.quota.usage_kib / self.quota.limit_kib))
-
-
-def mailbox_state(uid: str, *, with_folders: bool = True) -> MailboxState:
-    """The mailbox as Cyrus reports it, in one admin session; an unreachable Cyrus is a message, not a 500."""
-    state = MailboxState()
-    try:
-        with imap.admin_session() as admin:
-            state.exists = admin.exists(uid)
-            if state.exists:
-                state.quota = admin.get_quota(uid)
-                if with_folders:
-                    state.folders = list(admin.folder_types(uid).items())
-    except (imap.ImapError, InvalidName) as exc:
-        state.exists, state.error = None, str(exc)
-    return state
+    """The account at `dn` with what the user pages show; 404 for anything else."""
+    entry = account_get(dn=dn, attrs=ACCOUNT_ATTRS)
+    if entry is None:
+        raise Http404("No such account.")
+    return entry
 
 
 def detail_context(actor: Actor, dn: str, entry: directory.Entry) -> dict[str, Any]:
     kind = kind_of(entry)
-    roles = directory.roles_for(dn)
+    roles = account_roles(dn=dn)
     rank = roles.rank
     mail_account = entry.has_object_class("mailAccount")
     person = [(f.label, entry.first(f.attr)) for f in PERSON_FIELDS if entry.first(f.attr)]
@@ -108,5 +83,5 @@ def detail_context(actor: Actor, dn: str, entry: directory.Entry) -> dict[str, A
         "person": person,
         "may": may,
         "pending": incomplete_operation(dn),
-        "mailbox": mailbox_state(entry.first("uid")) if mail_account else None,
+        "mailbox": mailbox_state(uid=entry.first("uid")) if mail_account else None,
     }

@@ -11,10 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.services.folders import LANGUAGES
 from accounts.services.person import PERSON_FIELDS, RESOURCE_KINDS, check_person_field
-from mailadmin import imap
 from mailadmin.directory import InvalidName, check_address, check_login, check_value
+from mailadmin.imap_names import MAX_QUOTA_KIB
 
-MAX_QUOTA_MIB = imap.MAX_QUOTA_KIB // 1024
+MAX_QUOTA_MIB = MAX_QUOTA_KIB // 1024
 PERSON_KEYS = tuple(f.key for f in PERSON_FIELDS)
 # The service's field names where the form calls them differently.
 SERVICE_FIELDS = {"quota": "quota_mib", "new_password": "password", "container": None, "dn": None}

@@ -18,15 +18,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Operation
+from accounts.selectors import mail_container_get
 from accounts.services.journal import incomplete_operation
 from accounts.services.person import PERSON_FIELDS
 from accounts.services.users import user_create as create_account
 from accounts.views import user_actions
 from accounts.views.user_common import account_or_404, detail_context, detail_url
 from accounts.views.user_forms import ResourceCreateForm, UserCreateForm, add_service_error
-from mailadmin import directory, imap
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, dit
+from mailadmin.imap_names import ImapError
 from mailadmin.permissions import Kind, Level, Verb, guard, require
 from mailadmin.views.params import dn_param
 
@@ -44,9 +45,9 @@ def _failure_message(exc: Exception, dn: str | None) -> str:
 def _container(request: HttpRequest, actor: Actor, kind: Kind) -> tuple[str, str]:
     parent = dn_param(request, "parent")
     require(actor, Verb.CREATE, parent, kind=kind)
-    entry = directory.get_entry(parent, ["objectClass"])
+    entry = mail_container_get(dn=parent)
     domain = dit.domain_of(parent)
-    if entry is None or not entry.has_object_class("mailContainer") or not domain:
+    if entry is None or not domain:
         raise Http404("No such organization or group.")
     return parent, domain
 
@@ -63,7 +64,7 @@ def _create(
         dn = create_account(actor=actor, container_dn=parent, **kwargs)
     except InvalidName as exc:
         add_service_error(form, exc)
-    except (DirectoryError, imap.ImapError) as exc:
+    except (DirectoryError, ImapError) as exc:
         form.add_error(None, _failure_message(exc, dn))
     else:
         messages.success(request, what % {"uid": kwargs["uid"]})

@@ -1,5 +1,6 @@
-"""The read layer of the Accounts menu (selectors): what an entry is, what a container holds, who outranks
-whom inside. Used by the account services and views, and by the other menus (they read accounts only here).
+"""The directory tree as the Accounts menu reads it (selectors): what an entry is, what a container holds, who
+outranks whom inside. Used by the account services and views, and by the other menus (through
+`accounts.selectors`).
 
 Counts are paged, DNs-only searches (`directory.count`): they move no attribute values and work past the
 server's size limit. Callers count only what they show (the children on the visible page).

@@ -1,5 +1,6 @@
-"""The read layer of the Aliases menu (selectors): one alias as the pages show it, and View / Find aliases
-(ALI-01, ALI-02): which base, filter and sort; no HTTP, no writes.
+"""The read layer of the Aliases menu (selectors): one alias as the pages show it, View / Find aliases
+(ALI-01, ALI-02): which base, filter and sort; and what the address pages read (a user's forwarding, a
+domain's catch-all and alias domains, the domains an administrator may ask Explain about). No HTTP, no writes.
 
 The scope is where the actor's rights are enforced, in the query slapd runs (never by filtering afterwards):
   - "all": every domain (administrators only);
@@ -164,16 +165,17 @@ class AliasQuery:
     def to_params(self) -> dict[str, str]:
         return {key: str(value) for key, value in asdict(self).items()}
 
-    def window(self, actor: Actor, page: int) -> directory.Window:
-        """Page `page` (1-based), sorted and cut by slapd (VLV)."""
-        return directory.search_window(
-            self.base(),
-            self.filter(actor),
-            list(RESULT_ATTRS),
-            offset=(max(page, 1) - 1) * PAGE_SIZE,
-            count=PAGE_SIZE,
-            sort=(self.sort,),
-        )
+
+def alias_page(*, query: AliasQuery, actor: Actor, page: int) -> directory.Window:
+    """Page `page` (1-based) of the list or search, sorted and cut by slapd (VLV)."""
+    return directory.search_window(
+        query.base(),
+        query.filter(actor),
+        list(RESULT_ATTRS),
+        offset=(max(page, 1) - 1) * PAGE_SIZE,
+        count=PAGE_SIZE,
+        sort=(query.sort,),
+    )
 
 
 @dataclass(frozen=True)
@@ -221,3 +223,31 @@ def find_alias(address: str) -> AliasInfo | None:
         return get_alias(alias_dn(domain, local))
     except (DirectoryNotFound, InvalidName):
         return None
+
+
+# --- what the address pages read ------------------------------------------------------------------------
+
+
+def forwarding_entry(*, dn: str) -> directory.Entry | None:
+    """The account's forwarding as stored (uid, mail, mailForward, mailKeepCopy); None if there is none."""
+    return directory.get_entry(dn, ["uid", "mail", "mailForward", "mailKeepCopy"])
+
+
+def domain_address_entry(*, domain: str) -> directory.Entry | None:
+    """The domain entry with its catch-all and alias domains; None if there is no such mail domain."""
+    entry = directory.get_entry(
+        dit.domain_dn(domain), ["objectClass", "dc", "mailCatchAll", "mailDomainAlias"]
+    )
+    return entry if entry is not None and entry.has_object_class("mailDomain") else None
+
+
+def administered_domain_names(*, actor: Actor) -> set[str]:
+    """The names of the domains `actor` administers and of their alias domains (lower-case); one read per
+    domain held."""
+    names: set[str] = set()
+    for dn in actor.roles.domains:
+        entry = directory.get_entry(dn, ["dc", "mailDomainAlias"])
+        if entry is not None:
+            names.add(entry.first("dc").lower())
+            names.update(v.lower() for v in entry.values("mailDomainAlias"))
+    return names

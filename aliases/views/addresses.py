@@ -21,13 +21,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.selectors import account_get, account_rank
+from aliases.selectors import domain_address_entry, forwarding_entry
 from aliases.services import addresses as services
 from aliases.services import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import DirectoryError, InvalidName, check_domain, dit
 from mailadmin.permissions import Level, Verb, account_kind, guard, require
-from mailadmin.views.params import account_or_404, dn_param
+from mailadmin.views.params import dn_param
 
 _TEXT = {"rows": 4, "cols": 60}
 
@@ -85,16 +87,23 @@ def _user_url(dn: str) -> str:
     return reverse("user_detail") + "?" + urlencode({"dn": dn})
 
 
+def _account_or_404(dn: str) -> directory.Entry:
+    entry = account_get(dn=dn, attrs=ADDRESS_ATTRS)
+    if entry is None:
+        raise Http404("No such account.")
+    return entry
+
+
 def _account(request: HttpRequest, *, self_service: bool) -> tuple[Actor, str, directory.Entry]:
     """The account `?dn=` if the actor may change its addresses (or, `self_service`, it is their own)."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
     dn = dn_param(request)
     if self_service and actor.dn and dit.same_dn(dn, actor.dn):
-        entry = account_or_404(dn, ADDRESS_ATTRS)
+        entry = _account_or_404(dn)
     else:
         require(actor, Verb.VIEW, dn)
-        entry = account_or_404(dn, ADDRESS_ATTRS)
-        require(actor, Verb.CHANGE, dn, kind=account_kind(entry), target_rank=directory.roles_for(dn).rank)
+        entry = _account_or_404(dn)
+        require(actor, Verb.CHANGE, dn, kind=account_kind(entry), target_rank=account_rank(dn=dn))
     if not entry.has_object_class("mailAccount"):
         raise Http404("No such account.")
     return actor, dn, entry
@@ -128,7 +137,7 @@ def user_addresses(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def user_forwarding(request: HttpRequest) -> HttpResponse:
     actor, dn, _entry = _account(request, self_service=True)
-    entry = directory.get_entry(dn, ["uid", "mail", "mailForward", "mailKeepCopy"]) or _entry
+    entry = forwarding_entry(dn=dn) or _entry
     initial = {
         "targets": "\n".join(entry.values("mailForward")),
         "keep_copy": entry.first("mailKeepCopy").upper() == "TRUE",
@@ -179,8 +188,8 @@ def _domain(request: HttpRequest) -> tuple[Actor, str, directory.Entry, bool]:
     admin = actor.roles.administrator
     if not admin and not any(dit.same_dn(domain_dn, d) for d in actor.roles.domains):
         raise Http404("No such domain.")
-    entry = directory.get_entry(domain_dn, ["objectClass", "dc", "mailCatchAll", "mailDomainAlias"])
-    if entry is None or not entry.has_object_class("mailDomain"):
+    entry = domain_address_entry(domain=name)
+    if entry is None:
         raise Http404("No such domain.")
     return actor, name, entry, admin
 

@@ -26,6 +26,7 @@ from aliases.selectors import (
     PAGE_SIZE,
     AliasInfo,
     AliasQuery,
+    alias_page,
     default_scope,
     find_alias,
     get_alias,
@@ -80,7 +81,7 @@ def _alias_or_404(actor: Actor, dn: str, verb: Verb) -> AliasInfo:
 def _results(request: HttpRequest, query: AliasQuery, url_name: str) -> dict[str, Any]:
     actor = _actor(request)
     page = _page(request)
-    window = query.window(actor, page)
+    window = alias_page(query=query, actor=actor, page=page)
     pages = max(1, -(-window.total // PAGE_SIZE))
     params = query.to_params()
     base = _path(url_name)

@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from aliases.explain import Explanation, explain_address
-from mailadmin import directory, postfix
+from aliases.selectors import administered_domain_names
+from mailadmin import postfix
 from mailadmin.actor import Actor
 from mailadmin.directory import InvalidName, check_address
 from mailadmin.permissions import Level, guard
@@ -23,16 +24,6 @@ from mailadmin.permissions import Level, guard
 
 class ExplainForm(forms.Form):
     address = forms.CharField(label=gettext_lazy("Address"), max_length=300)
-
-
-def _own_domains(actor: Actor) -> set[str]:
-    names: set[str] = set()
-    for dn in actor.roles.domains:
-        entry = directory.get_entry(dn, ["dc", "mailDomainAlias"])
-        if entry is not None:
-            names.add(entry.first("dc").lower())
-            names.update(v.lower() for v in entry.values("mailDomainAlias"))
-    return names
 
 
 @guard(Level.DELEGATED)
@@ -51,7 +42,7 @@ def explain(request: HttpRequest) -> HttpResponse:
         except InvalidName as exc:
             form.add_error("address", str(exc))
         else:
-            own = None if admin else frozenset(_own_domains(actor))
+            own = None if admin else frozenset(administered_domain_names(actor=actor))
             if own is not None and address.rpartition("@")[2] not in own:
                 raise Http404("No such address.")
             try:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest
 
-from accounts.selectors import get_kind
+from folders.selectors import folder_owner
 from folders.services import Owner
 from mailadmin import directory
 from mailadmin.actor import Actor
-from mailadmin.directory import DirectoryNotFound, InvalidName
+from mailadmin.directory import InvalidName
 from mailadmin.imap_names import SEPARATOR, check_folder_name, check_public_path
 from mailadmin.permissions import Kind, Verb, require
 
@@ -47,10 +47,7 @@ def owner_param(request: HttpRequest, name: str = "user") -> Owner | None:
     if len(dn) > 1024 or not directory.valid_dn(dn):
         raise Http404("No such user.")
     require(actor_of(request), Verb.VIEW, dn, kind=Kind.USER)
-    try:
-        entry, kind = get_kind(dn, ["uid", "objectClass"])
-    except DirectoryNotFound as exc:
-        raise Http404("No such user.") from exc
-    if kind not in (Kind.USER, Kind.RESOURCE) or not entry.get("uid"):
+    owner = folder_owner(dn=dn)
+    if owner is None:
         raise Http404("No such user.")
-    return Owner(uid=str(entry.get("uid")), dn=entry.dn)
+    return owner

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from folders.forms import CreateForm, RenameForm, add_service_error
-from folders.services import folder_create, folder_delete, folder_domain, folder_rename, folder_summary
+from folders.selectors import folder_summary
+from folders.services import folder_create, folder_delete, folder_domain, folder_rename
 from folders.views.common import actor_of, public_folder_param
 from mailadmin.directory import InvalidName
 from mailadmin.imap_names import SEPARATOR, ImapError

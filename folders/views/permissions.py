@@ -16,14 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from folders.forms import PermissionForm, add_service_error
-from folders.groups import acl_rows, container_group
-from folders.services import (
-    Owner,
-    folder_acl_remove,
-    folder_acl_set,
-    folder_domain,
-    folder_info,
-)
+from folders.selectors import folder_acl_rows, folder_info, group_identifier
+from folders.services import Owner, folder_acl_remove, folder_acl_set, folder_domain
 from folders.views.common import actor_of, owner_param, public_folder_param, user_folder_param
 from mailadmin.directory import InvalidName
 from mailadmin.imap_names import ImapError, check_acl_identifier
@@ -49,7 +43,7 @@ def _remove(request: HttpRequest, folder: str, owner: Owner | None) -> None:
 def _set(request: HttpRequest, form: PermissionForm, folder: str, owner: Owner | None) -> bool:
     data = form.cleaned_data
     try:
-        who = data["who"] or container_group(data["group"])
+        who = data["who"] or group_identifier(dn=data["group"])
         folder_acl_set(actor=actor_of(request), folder=folder, who=who, rights=data["letters"], owner=owner)
     except (InvalidName, ImapError) as exc:
         add_service_error(form, exc)
@@ -81,7 +75,7 @@ def permissions(request: HttpRequest) -> HttpResponse:
         if info is None:
             raise Http404("No such folder.")
     # Groups are named by entryUUID in Cyrus: shown by their place in the tree (one LDAP search per page).
-    rows = acl_rows(info.acl) if info else []
+    rows = folder_acl_rows(acl=info.acl) if info else []
     context = {
         "folder": folder,
         "owner": owner,

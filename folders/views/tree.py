@@ -1,7 +1,7 @@
 """The folder tree (FLD-01): public folders, one level per page, with message counts and sizes.
 
 A level is listed with one LIST and only the page's folders are counted (one STATUS each,
-mailadmin.imap.Folders.children), so a level of thousands of folders costs one LIST and 50 STATUS.
+folders.selectors.folder_page), so a level of thousands of folders costs one LIST and 50 STATUS.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.views.decorators.http import require_GET
 
-from folders.services import PAGE_SIZE, folder_domain, folder_page
+from folders.selectors import folder_page
+from folders.services import PAGE_SIZE, folder_domain
 from folders.views.common import public_folder_param
 from mailadmin.imap_names import SEPARATOR, ImapError
 from mailadmin.permissions import Level, guard

@@ -10,7 +10,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from folders.services import user_folders
+from folders.selectors import user_folders
 from folders.views.common import owner_param
 from mailadmin.imap_names import ImapError, MailboxNotFound, PublicFolder, Quota
 from mailadmin.permissions import Level, guard

@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from mailadmin.actor import Actor
-from mailadmin.directory import NO_ATTRS, DirectoryError, get_entry
 from mailadmin.permissions import Level, guard
 from mailqueue.disclaimers.forms import DisclaimerForm
 from mailqueue.disclaimers.models import Disclaimer
+from mailqueue.disclaimers.selectors import disclaimer_get, disclaimer_rows
 from mailqueue.disclaimers.services import (
     DisclaimerError,
     disclaimer_delete,
@@ -24,24 +24,16 @@ from mailqueue.disclaimers.services import (
 
 
 def _get(pk: int) -> Disclaimer:
-    try:
-        return Disclaimer.objects.get(pk=pk)
-    except Disclaimer.DoesNotExist as exc:
-        raise Http404("No such disclaimer.") from exc
-
-
-def _exists(dn: str) -> bool | None:
-    try:
-        return get_entry(dn, NO_ATTRS) is not None
-    except DirectoryError:
-        return None
+    item = disclaimer_get(disclaimer_id=pk)
+    if item is None:
+        raise Http404("No such disclaimer.")
+    return item
 
 
 @guard(Level.ADMIN)
 @require_http_methods(["GET"])
 def disclaimer_list(request: HttpRequest) -> HttpResponse:
-    items = list(Disclaimer.objects.all()[:1000])
-    rows = [{"item": item, "exists": _exists(item.owner_dn)} for item in items]
+    rows = disclaimer_rows()
     return render(request, "mailqueue/disclaimer_list.html", {"rows": rows, "in_sync": published_in_sync()})
 
 

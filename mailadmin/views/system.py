@@ -6,30 +6,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from mailadmin import directory, health, preflight
+from mailadmin import health, preflight
 from mailadmin.actor import Actor
 from mailadmin.navigation import find_item
 from mailadmin.permissions import Level, _level_ok, guard
-
-
-def _counts(actor: Actor) -> list[tuple[str, int]] | None:
-    try:
-        if actor.roles.administrator:
-            return directory.counts()
-        if actor.roles.domains:
-            return directory.counts(bases=sorted(actor.roles.domains))
-        if actor.roles.groups:
-            return directory.counts(bases=sorted(actor.roles.groups))
-    except directory.DirectoryError:
-        return None
-    return []
+from mailadmin.selectors import inventory_counts
 
 
 @guard(Level.USER)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
-    context: dict[str, object] = {"counts": _counts(actor)}
+    context: dict[str, object] = {"counts": inventory_counts(actor=actor)}
     if actor.roles.administrator:
         context["services"] = health.service_states()
         context["ports"] = preflight.port_uses()

@@ -3,7 +3,8 @@
 No transaction spans slapd and Cyrus. Before its first step a service writes what it is about to do; after
 each step it records that the step is done; on failure it undoes the done steps newest first and records
 which it could undo. A row left `running` (the process died) or `failed` (an undo failed too) marks a
-half-made object: pages show it as incomplete, never as done, and the drift check can finish or remove it.
+half-made object: pages show it as incomplete, never as done, and the drift check finishes or undoes it
+(accounts/services/journal_repair.py) with what the row keeps in `data`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ class Operation(models.Model):
         UNDONE = "undone", _("failed, undone")
         FAILED = "failed", _("failed, partly undone")
 
+    class Resolution(models.TextChoices):
+        NONE = "", _("not repaired")
+        FINISHED = "finished", _("finished by the drift check")
+        UNDONE = "undone", _("undone by the drift check")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=64)  # the service: "user_create"
     target = models.CharField(max_length=1024, db_index=True)  # the DN being made or changed
@@ -32,6 +38,18 @@ class Operation(models.Model):
     error = models.TextField(blank=True)
     started = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)
+    # What finishing or undoing the steps needs after the process is gone: names, attributes, the values
+    # before the change. Never a secret (a password step cannot be redone; its kind says so).
+    data = models.JSONField(default=dict, blank=True)
+    # An operation run inside another one's step (container_set_private inside domain_create): the outer
+    # row answers for it, so only rows without a parent are shown as incomplete and repaired.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    # The last sign of life (begin, each step, a repair's claim): a `running` row untouched for a while,
+    # or one whose process recorded that it was interrupted, has nobody working on it any more.
+    touched = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True, default="")
 
     class Meta:
         ordering = ["-started"]

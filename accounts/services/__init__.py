@@ -2,8 +2,10 @@
 
 Keyword-only, named `<entity>_<action>`, each writes an audit row. Permission checks belong to the views
 (`mailadmin.permissions`); these functions check only what keeps the tree well-formed (names, placement).
-A user is an LDAP entry, a password and a mailbox: no transaction spans slapd and Cyrus, so multi-step
-services undo their done steps in reverse order when a later step fails, then re-raise the original error.
+A user is an LDAP entry, a password and a mailbox: no transaction spans slapd and Cyrus, so every service
+that writes more than once runs journaled (journal.py): a row with the planned steps, each step marked done,
+the done ones undone in reverse order when a later step fails (then the original error is re-raised), and
+what a crashed process left finished or undone by the drift check (journal_repair.py).
 Errors: InvalidName (bad input, nothing sent), DirectoryError subclasses, ImapError subclasses.
 """
 

@@ -1,9 +1,6 @@
-"""Shared helpers of the account services: undo journal, audit wrapper, checks of what is written."""
+"""Shared helpers of the account services: checks of what is written, containers to write into."""
 
 from __future__ import annotations
-
-import logging
-from collections.abc import Callable
 
 from mailadmin import directory
 from mailadmin.directory import (
@@ -13,27 +10,7 @@ from mailadmin.directory import (
     dit,
 )
 
-log = logging.getLogger(__name__)
 MAX_PERSON_NAME = 64
-
-
-class Undo:
-    """Undo actions of the steps done so far; run newest first, each failure logged, none raised."""
-
-    def __init__(self, action: str, target: str) -> None:
-        self.action, self.target = action, target
-        self.steps: list[tuple[str, Callable[[], None]]] = []
-
-    def push(self, what: str, undo: Callable[[], None]) -> None:
-        self.steps.append((what, undo))
-
-    def run(self) -> None:
-        for what, undo in reversed(self.steps):
-            try:
-                undo()
-            except Exception:
-                # Left half-made; the reconcile command finds and repairs it. Say exactly what remains.
-                log.exception("%s %s: could not undo %s", self.action, self.target, what)
 
 
 def check_new_password(password: str) -> str:

@@ -3,6 +3,10 @@
 A contact is `inetOrgPerson + mailContact` named `cn=<full name>` inside an organization or group; two
 contacts of the same name in one container get "Name (2)", "Name (3)"... Its address must be external:
 mail to a hosted domain belongs to an account or an alias, never to a contact.
+
+Changing a contact's address or deleting it changes the aliases that list it too (membership.py); both run
+journaled (accounts/services/journal.py), so a crash between the writes leaves a row the drift check
+finishes or undoes.
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 from django.conf import settings
 
 from accounts.selectors import get_kind
-from accounts.services.common import MAX_PERSON_NAME, Undo, get_mail_container
+from accounts.services import ensure
+from accounts.services.common import MAX_PERSON_NAME, get_mail_container
 from accounts.services.containers import check_description, check_phone
+from accounts.services.journal import Data, Journal, Step, journal_kind
 from aliases.services import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
@@ -42,6 +48,35 @@ CONTACT_ATTRS = (
     "mobile",
     "facsimileTelephoneNumber",
     "description",
+)
+
+
+# --- how each step is finished or undone after a crash (accounts/services/journal.py) --------------------
+
+
+def _renamed(data: Data, _actor: Actor) -> None:
+    ensure.renamed(data["dn"], data["new_dn"], data["rdn"])
+
+
+def _renamed_back(data: Data, _actor: Actor) -> None:
+    ensure.renamed(data["new_dn"], data["dn"], data["old_rdn"])
+
+
+def _entry_gone(data: Data, _actor: Actor) -> None:
+    ensure.deleted(data["dn"])
+
+
+_ALIASES = Step(redo=membership.journal_apply, undo=membership.journal_restore)
+CONTACT_UPDATE = journal_kind(
+    "contact_update",
+    {
+        "attributes": Step(redo=ensure.attributes_after, undo=ensure.attributes_before),
+        "aliases": _ALIASES,
+        "rename": Step(redo=_renamed, undo=_renamed_back),
+    },
+)
+CONTACT_DELETE = journal_kind(
+    "contact_delete", {"aliases": _ALIASES, "entry": Step(redo=_entry_gone, undo=None)}, remakes=True
 )
 
 
@@ -170,25 +205,33 @@ def contact_update(
     new_rdn = _free_rdn(parent, full, keep=dn) if full != old_full else None
     # Aliases listing the old address list the new one instead (aliases/services/membership.py).
     aliases = membership.plan_rename(entry.first("mail"), fields["mail"], holder_dn=dn)
-    undo = Undo("contact_update", dn)
+    rename = new_rdn is not None and not dit.same_dn(f"{new_rdn},{parent}", dn)
+    steps = ["attributes", *(["aliases"] if aliases else []), *(["rename"] if rename else [])]
+    data = {
+        "dn": dn,
+        "after": wanted,
+        "before": before,
+        "aliases": membership.changes_to_json(aliases),
+        "rdn": new_rdn if rename else None,
+        "new_dn": f"{new_rdn},{parent}" if rename else dn,
+        "old_rdn": f"cn={escape_dn(dit.rdn_value(dn))}",
+    }
     result = [dn]
 
     def work() -> None:
-        try:
-            directory.modify(dn, [directory.replace(name, value) for name, value in wanted.items()])
-            undo.push(
+        with Journal.begin(actor, CONTACT_UPDATE, dn, steps, data) as journal:
+            journal.step(
                 "attributes",
-                lambda: directory.modify(dn, [directory.replace(n, v) for n, v in before.items()]),
+                lambda: directory.modify(dn, [directory.replace(n, v) for n, v in wanted.items()]),
             )
-            membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
-            undo.push("aliases", lambda: membership.members_restore(aliases))
-            if new_rdn and not dit.same_dn(f"{new_rdn},{parent}", dn):
-                result[0] = directory.rename(dn, new_rdn)
-        except Exception:
-            undo.run()
-            raise
+            if aliases:
+                journal.step(
+                    "aliases", lambda: membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
+                )
+            if rename and new_rdn:
+                result[0] = journal.step("rename", lambda: directory.rename(dn, new_rdn))
 
-    audited(actor, "contact_update", dn, {**wanted, "before": before}, work)
+    audited(actor, "contact_update", dn, wanted, work, before=before)
     return result[0]
 
 
@@ -198,13 +241,16 @@ def contact_delete(*, actor: Actor, dn: str) -> list[membership.MemberChange]:
     entry = get_contact(dn)
     aliases = membership.plan_remove(entry.values("mail"), holder_dn=dn)
 
+    steps = [*(["aliases"] if aliases else []), "entry"]
+    data = {"dn": dn, "aliases": membership.changes_to_json(aliases)}
+
     def work() -> None:
-        membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
-        try:
-            directory.delete(dn)
-        except Exception:
-            membership.members_restore(aliases)
-            raise
+        with Journal.begin(actor, CONTACT_DELETE, dn, steps, data) as journal:
+            if aliases:
+                journal.step(
+                    "aliases", lambda: membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
+                )
+            journal.step("entry", lambda: directory.delete(dn))
 
     after = {"cn": entry.first("cn"), "mail": entry.first("mail"), "aliases": membership.audit_names(aliases)}
     audited(actor, "contact_delete", dn, after, work)

@@ -108,3 +108,13 @@ def create_standard_folders(
         admin.create_folder(uid, folder.name, special_use=folder.special_use)
         created(folder.name)
         admin.set_folder_type(uid, folder.name, folder.folder_type)
+
+
+def ensure_standard_folders(admin: imap.CyrusAdmin, uid: str, language: str) -> None:
+    """The standard folders exist with their types, whichever of them a crashed run had made already (the
+    drift check finishing a user_create; Cyrus keeps the SPECIAL-USE flag given at creation)."""
+    existing = set(admin.folders(uid))
+    for folder in standard_folders(language):
+        if folder.name not in existing:
+            admin.create_folder(uid, folder.name, special_use=folder.special_use)
+        admin.set_folder_type(uid, folder.name, folder.folder_type)

@@ -8,14 +8,12 @@ console's manager see everything, so mail delivery and logins keep working. docs
 
 from __future__ import annotations
 
-import logging
-
+from accounts.services.journal import Data, Journal, Step, covered, journal_kind
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audited
 from mailadmin.directory import DirectoryError, DirectoryNotFound, acl, dit
 
-log = logging.getLogger(__name__)
 # Concurrent changes converge within a few rounds (each writer re-reads the flags after writing the rules);
 # more rounds than this means something keeps changing them.
 SYNC_ROUNDS = 5
@@ -44,38 +42,67 @@ def _sync() -> bool:
     raise DirectoryError("The private containers kept changing while their access rules were written.")
 
 
+def _rules_with(data: Data, _actor: Actor) -> None:
+    acl.access_apply([*acl.private_containers(), data["dn"]])
+
+
+def _rules_from_flags(_data: Data, _actor: Actor) -> None:
+    _sync()
+
+
+def _flag_set(data: Data, _actor: Actor) -> None:
+    _put_flag(data["dn"], bool(data["private"]))
+
+
+def _flag_restored(data: Data, _actor: Actor) -> None:
+    _put_flag(data["dn"], data["before"] == "TRUE")
+
+
+def _put_flag(dn: str, private: bool) -> None:
+    """Set the flag in the safe order (see container_set_private) and bring the rules in line."""
+    if private:
+        acl.access_apply([*acl.private_containers(), dn])
+    directory.modify(dn, [directory.replace("mailPrivate", True if private else None)])
+    _sync()
+
+
+CONTAINER_SET_PRIVATE = journal_kind(
+    "container_set_private",
+    {
+        "rules": Step(redo=_rules_with, undo=_rules_from_flags),
+        "flag": Step(redo=_flag_set, undo=_flag_restored),
+        "sync": Step(redo=_rules_from_flags, undo=covered),
+    },
+    rerun_completes=True,
+)
+
+
 def container_set_private(*, actor: Actor, dn: str, private: bool) -> None:
     """Set or clear "Make private from rest of directory" and make slapd enforce it at once.
 
     Making private: the rules are written first (with this container added), then the flag, so there is no
     moment where the flag says private and slapd shows the container to everyone. Making public: the flag
-    first, then the rules (the container stays hidden a moment longer, never the reverse).
+    first, then the rules (the container stays hidden a moment longer, never the reverse). Journaled: a
+    failed flag rewrites the rules from the flags again; a crash leaves a row the drift check finishes.
     """
     entry = _container(dn)
     before = entry.get("mailPrivate")
     target = entry.dn  # the server's spelling
+    data = {"dn": target, "private": private, "before": before}
+    steps = ["rules", "flag", "sync"] if private else ["flag", "sync"]
 
     def work() -> None:
-        if private:
-            acl.access_apply([*acl.private_containers(), target])
-            try:
-                directory.modify(target, [directory.replace("mailPrivate", True)])
-            except Exception:
-                _resync_after_failure()
-                raise
-        else:
-            directory.modify(target, [directory.replace("mailPrivate", None)])
-        _sync()
+        with Journal.begin(actor, CONTAINER_SET_PRIVATE, target, steps, data) as journal:
+            if private:
+                journal.step("rules", lambda: _rules_with(data, actor))
+            journal.step(
+                "flag", lambda: directory.modify(target, [directory.replace("mailPrivate", private or None)])
+            )
+            journal.step("sync", _sync)
 
-    audited(actor, "container_set_private", target, {"mailPrivate": private, "before": before}, work)
-
-
-def _resync_after_failure() -> None:
-    try:
-        _sync()
-    except Exception:
-        # The container then stays hidden without its flag (the safe side); private_containers_sync fixes it.
-        log.exception("private containers: could not rewrite the access rules after a failed flag change")
+    audited(
+        actor, "container_set_private", target, {"mailPrivate": private}, work, before={"mailPrivate": before}
+    )
 
 
 def private_containers_sync(*, actor: Actor) -> bool:

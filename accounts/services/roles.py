@@ -18,7 +18,9 @@ Rules (ranks: administrator 3 > domain administrator 2 > group administrator 1 >
 
 from __future__ import annotations
 
-from accounts.services.common import MAX_PERSON_NAME, Undo, get_group
+from accounts.services import ensure
+from accounts.services.common import MAX_PERSON_NAME, check_new_password, get_group
+from accounts.services.journal import Data, Journal, Step, journal_kind
 from accounts.services.users import user_create
 from mailadmin import directory
 from mailadmin.actor import Actor
@@ -142,6 +144,62 @@ def may_revoke_group_admin(actor: Actor, group_dn: str, account_dn: str, account
     return account_rank < actor.roles.rank
 
 
+# --- how each step of the administrator role is finished or undone (accounts/services/journal.py) --------
+# The role is membership of cn=administrators and the administrators' password policy (decision 0011): an
+# account must never keep that policy without the role, nor the role without it.
+
+
+def _role_given(data: Data, _actor: Actor) -> None:
+    ensure.values(dit.administrators_group_dn(), "member", present=[data["dn"]], dn_valued=True)
+
+
+def _role_taken(data: Data, _actor: Actor) -> None:
+    ensure.values(dit.administrators_group_dn(), "member", absent=[data["dn"]], dn_valued=True)
+
+
+def _admin_policy(data: Data, _actor: Actor) -> None:
+    directory.admin_policy_ensure()
+    directory.policy_assign(data["dn"], administrator=True)
+
+
+def _default_policy(data: Data, _actor: Actor) -> None:
+    directory.policy_assign(data["dn"], administrator=False)
+
+
+def _administrator(data: Data, actor: Actor) -> None:
+    _role_given(data, actor)
+    _admin_policy(data, actor)
+
+
+def _account_gone(data: Data, _actor: Actor) -> None:
+    ensure.deleted(data["dn"])  # refint takes its role with it
+
+
+ADMINISTRATOR_ADD = journal_kind(
+    "administrator_add",
+    {
+        "role": Step(redo=_role_given, undo=_role_taken),
+        "policy": Step(redo=_admin_policy, undo=_default_policy),
+    },
+)
+ADMINISTRATOR_REMOVE = journal_kind(
+    "administrator_remove",
+    {
+        "policy": Step(redo=_default_policy, undo=_admin_policy),
+        "role": Step(redo=_role_taken, undo=_role_given),
+    },
+)
+ADMINISTRATOR_CREATE = journal_kind(
+    "administrator_create",
+    {
+        # user_create's own row (a child of this one) has the entry's steps; its password is never stored.
+        "account": Step(redo=None, undo=_account_gone),
+        "administrator": Step(redo=_administrator, undo=_role_taken),
+    },
+    remakes=True,
+)
+
+
 # --- services --------------------------------------------------------------------------------------------
 
 
@@ -229,16 +287,22 @@ def group_admin_remove(*, actor: Actor, group_dn: str, account_dn: str, confirme
 
 
 def administrator_add(*, actor: Actor, account_dn: str) -> None:
-    """Make an account an administrator (member of cn=administrators,ou=roles)."""
+    """Make an account an administrator: member of cn=administrators,ou=roles, and under the no-lockout
+    policy (decision 0011). Journaled: without the policy the role is taken back."""
     _refuse_unless(may_add_administrator(actor, account_dn), "Only administrators appoint administrators.")
-    _add_dn_value(actor, "administrator_add", dit.administrators_group_dn(), "member", account_dn)
-    # Administrators are under the no-lockout policy (decision 0011); without it the role is taken back.
-    try:
-        directory.admin_policy_ensure()
-        directory.policy_assign(account_dn, administrator=True)
-    except Exception:
-        _remove_dn_value(actor, "administrator_remove", dit.administrators_group_dn(), "member", account_dn)
-        raise
+    account = directory.get_account(account_dn)
+    group = dit.administrators_group_dn()
+    data = {"dn": account.dn}
+
+    def work() -> None:
+        with Journal.begin(actor, ADMINISTRATOR_ADD, account_dn, ["role", "policy"], data) as journal:
+            # A second grant is refused by slapd (DirectoryConflict: the entry already has this value).
+            journal.step(
+                "role", lambda: directory.modify(group, [directory.add_values("member", account_dn)])
+            )
+            journal.step("policy", lambda: _admin_policy(data, actor))
+
+    audited(actor, "administrator_add", group, {"member": account_dn}, work)
 
 
 def administrator_remove(*, actor: Actor, account_dn: str, confirmed: bool = False) -> None:
@@ -253,14 +317,21 @@ def administrator_remove(*, actor: Actor, account_dn: str, confirmed: bool = Fal
     if not [a for a in current if not dit.same_dn(a, account_dn)]:
         raise RoleRefused("This is the last administrator: appoint another one first.")
     _confirm_self(actor, account_dn, confirmed)
-    # Back under the default policy (lockout) first: an account must never keep the administrators' policy
-    # without the role.
-    directory.policy_assign(account_dn, administrator=False)
-    try:
-        _remove_dn_value(actor, "administrator_remove", dit.administrators_group_dn(), "member", account_dn)
-    except Exception:
-        directory.policy_assign(account_dn, administrator=True)
-        raise
+    if not dit.valid_dn(account_dn):
+        raise InvalidName("This is not a valid directory name (DN).", "account_dn")
+    group = dit.administrators_group_dn()
+    data = {"dn": account_dn}
+
+    def work() -> None:
+        # Back under the default policy (lockout) first: an account must never keep the administrators'
+        # policy without the role.
+        with Journal.begin(actor, ADMINISTRATOR_REMOVE, account_dn, ["policy", "role"], data) as journal:
+            journal.step("policy", lambda: _default_policy(data, actor))
+            journal.step(
+                "role", lambda: directory.modify(group, [directory.delete_values("member", account_dn)])
+            )
+
+    audited(actor, "administrator_remove", group, {"member": account_dn}, work)
 
 
 def administrator_create(
@@ -268,24 +339,25 @@ def administrator_create(
 ) -> str:
     """A console-only administrator: an account in ou=admins (no address, no mailbox) with the role.
 
-    Two steps (the entry, then the role); if the role cannot be given, the new entry is deleted again so no
-    orphan login is left behind. Returns the DN."""
+    Two steps (the entry, then the role), journaled: if the role cannot be given, the new entry is deleted
+    again so no orphan login is left behind. Returns the DN."""
     _refuse_unless(actor.roles.administrator, "Only administrators appoint administrators.")
     check_value(last_name, "last_name", max_length=MAX_PERSON_NAME, required=True)
-    dn = user_create(
-        actor=actor,
-        container_dn=dit.admins_dn(),
-        uid=uid,
-        password=password,
-        last_name=last_name,
-        first_name=first_name,
-        create_mailbox=False,
-    )
-    undo = Undo("administrator_create", dn)
-    undo.push("account", lambda: directory.delete(dn))
-    try:
-        administrator_add(actor=actor, account_dn=dn)
-    except Exception:
-        undo.run()
-        raise
+    check_new_password(password)  # refused input writes no journal row
+    dn = dit.account_dn(dit.admins_dn(), check_login(uid))
+    data = {"dn": dn}
+    with Journal.begin(actor, ADMINISTRATOR_CREATE, dn, ["account", "administrator"], data) as journal:
+        journal.step(
+            "account",
+            lambda: user_create(
+                actor=actor,
+                container_dn=dit.admins_dn(),
+                uid=uid,
+                password=password,
+                last_name=last_name,
+                first_name=first_name,
+                create_mailbox=False,
+            ),
+        )
+        journal.step("administrator", lambda: administrator_add(actor=actor, account_dn=dn))
     return dn

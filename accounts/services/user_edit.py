@@ -1,6 +1,9 @@
 """Editing a user or resource (ACC-08): names, person fields, primary address, local-only flags, kind.
 
-One LDAP modify carries every change, so the edit is all-or-nothing without a journal.
+One LDAP modify carries every change of the entry; when the primary address changes, the aliases that list
+the old one follow (aliases/services/membership.py). The two run journaled (accounts/services/journal.py):
+a failure of the aliases puts the entry back, and a crash between them leaves a row the drift check finishes
+or undoes.
 """
 
 from __future__ import annotations
@@ -8,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from accounts.services import ensure
+from accounts.services.journal import Journal, Step, journal_kind
 from accounts.services.person import (
     PERSON_ATTRS,
     check_names,
@@ -21,6 +26,14 @@ from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audited
 from mailadmin.directory import InvalidName, dit
+
+USER_UPDATE = journal_kind(
+    "user_update",
+    {
+        "attributes": Step(redo=ensure.attributes_after, undo=ensure.attributes_before),
+        "aliases": Step(redo=membership.journal_apply, undo=membership.journal_restore),
+    },
+)
 
 _READ = (
     "cn",
@@ -78,22 +91,28 @@ def user_update(
     if not changed:
         return []
     before: dict[str, Any] = {attr: entry.get(attr) for attr in changed}
-    after: dict[str, Any] = {attr: wanted[attr] or None for attr in changed}
-    changes = [directory.replace(attr, wanted[attr] or None) for attr in changed]
+    values: dict[str, Any] = {attr: wanted[attr] or None for attr in changed}
     # Aliases listing the old primary address list the new one instead (aliases/services/membership.py).
     aliases: list[membership.MemberChange] = []
     if "mail" in changed:
         aliases = membership.plan_rename(entry.first("mail"), wanted["mail"], holder_dn=dn)
+    after = dict(values)
     if aliases:
         after["aliases"] = membership.audit_names(aliases)
+    data = {"dn": dn, "after": values, "before": before, "aliases": membership.changes_to_json(aliases)}
 
     def work() -> None:
-        directory.modify(dn, changes)
-        try:
-            membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
-        except Exception:
-            directory.modify(dn, [directory.replace(attr, entry.get(attr) or None) for attr in changed])
-            raise
+        with Journal.begin(
+            actor, USER_UPDATE, dn, ["attributes", *(["aliases"] if aliases else [])], data
+        ) as j:
+            j.step(
+                "attributes",
+                lambda: directory.modify(dn, [directory.replace(a, v) for a, v in values.items()]),
+            )
+            if aliases:
+                j.step(
+                    "aliases", lambda: membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
+                )
 
-    audited(actor, "user_update", dn, {**after, "before": before}, work)
+    audited(actor, "user_update", dn, after, work, before=before)
     return changed

@@ -3,18 +3,29 @@
 Creating one is several steps on two servers with no transaction between them, so `user_create` journals
 them (accounts.models.Operation) and runs them in a fixed order: entry → password → mailbox → ACL → quota
 → folders. When a step fails, the done ones are undone newest first and the original error propagates.
+After a crash the drift check finishes the mailbox steps (the password is never stored, so a row that
+stopped before it can only be undone) or undoes them all. Passwords, flags and quotas: account_settings.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from accounts.services import ensure
+from accounts.services.account_settings import (
+    DisableRefused,
+    user_disable,
+    user_enable,
+    user_set_password,
+    user_set_quota,
+    user_set_web_access,
+)
 from accounts.services.common import check_new_password, check_quota, get_mail_container
-from accounts.services.folders import check_language, create_standard_folders
-from accounts.services.journal import Journal
+from accounts.services.folders import check_language, create_standard_folders, ensure_standard_folders
+from accounts.services.journal import Data, Journal, Step, covered, journal_kind
 from accounts.services.person import check_names, check_person, check_resource_kind, common_name
 from aliases.services import membership
 from mailadmin import directory, imap
@@ -26,11 +37,74 @@ from mailadmin.directory import (
     check_login,
     dit,
 )
-from mailadmin.sessions import sessions_end
+
+__all__ = [
+    "DisableRefused",
+    "check_mail_in_domain",
+    "user_create",
+    "user_delete",
+    "user_disable",
+    "user_enable",
+    "user_set_password",
+    "user_set_quota",
+    "user_set_web_access",
+]
 
 
-def _covered() -> None:
-    """Undo of a step that the undo of an earlier step takes with it (a password goes with its entry)."""
+# --- how each step is finished or undone after a crash (accounts/services/journal.py) --------------------
+
+
+def _entry_gone(data: Data, _actor: Actor) -> None:
+    ensure.deleted(data["dn"])
+
+
+def _mailbox_there(data: Data, _actor: Actor) -> None:
+    with imap.admin_session() as admin:
+        if not admin.exists(data["uid"]):
+            admin.create_bare(data["uid"])
+
+
+def _mailbox_gone(data: Data, _actor: Actor) -> None:
+    with contextlib.suppress(imap.MailboxNotFound):  # nothing to delete is what was wanted
+        imap.mailbox_delete(data["uid"])
+
+
+def _acl_there(data: Data, _actor: Actor) -> None:
+    with imap.admin_session() as admin:
+        admin.grant_admin(data["uid"])
+
+
+def _quota_there(data: Data, _actor: Actor) -> None:
+    imap.quota_set(data["uid"], data["quota"])
+
+
+def _folders_there(data: Data, _actor: Actor) -> None:
+    with imap.admin_session() as admin:
+        ensure_standard_folders(admin, data["uid"], data["folder_language"])
+
+
+USER_CREATE = journal_kind(
+    "user_create",
+    {
+        # The password is never stored: a row that stopped before it was set can only be undone.
+        "entry": Step(redo=None, undo=_entry_gone),
+        "password": Step(redo=None, undo=covered),
+        "mailbox": Step(redo=_mailbox_there, undo=_mailbox_gone),
+        "acl": Step(redo=_acl_there, undo=covered),
+        "quota": Step(redo=_quota_there, undo=covered),
+        "folders": Step(redo=_folders_there, undo=covered),
+    },
+    remakes=True,
+)
+USER_DELETE = journal_kind(
+    "user_delete",
+    {
+        "aliases": Step(redo=membership.journal_apply, undo=membership.journal_restore),
+        "entry": Step(redo=_entry_gone, undo=None),
+        "mailbox": Step(redo=_mailbox_gone, undo=None),
+    },
+    remakes=True,
+)
 
 
 def check_mail_in_domain(mail: str, domain: str | None) -> str:
@@ -179,10 +253,15 @@ def _plan(
     )
 
 
+def _begin(actor: Actor, plan: _Plan) -> Journal:
+    data = {"dn": plan.dn, "uid": plan.uid, "quota": plan.quota, "folder_language": plan.folder_language}
+    return Journal.begin(actor, USER_CREATE, plan.dn, plan.steps, data)
+
+
 def _run(actor: Actor, plan: _Plan) -> None:
     directory.preflight_unique(plan.uid, plan.attrs.get("mail"))
     if plan.console_only:
-        with Journal.begin(actor, "user_create", plan.dn, plan.steps) as journal:
+        with _begin(actor, plan) as journal:
             _entry_steps(journal, plan)
         return
     # One admin session for the whole operation; undos open their own (this one may be what broke).
@@ -193,57 +272,33 @@ def _run(actor: Actor, plan: _Plan) -> None:
                 f"A mailbox for {plan.uid} already exists (left by a deleted account?). Delete it first "
                 "or choose another login name."
             )
-        with Journal.begin(actor, "user_create", plan.dn, plan.steps) as journal:
+        with _begin(actor, plan) as journal:
             _entry_steps(journal, plan)
             if plan.create_mailbox:
                 _mailbox_steps(journal, admin, plan)
 
 
 def _entry_steps(journal: Journal, plan: _Plan) -> None:
-    journal.step("entry", lambda: directory.add(plan.dn, plan.attrs), undo=lambda: directory.delete(plan.dn))
-    journal.step("password", lambda: directory.password_modify(plan.dn, plan.password), undo=_covered)
+    journal.step("entry", lambda: directory.add(plan.dn, plan.attrs))
+    journal.step("password", lambda: directory.password_modify(plan.dn, plan.password))
 
 
 def _mailbox_steps(journal: Journal, admin: imap.CyrusAdmin, plan: _Plan) -> None:
+    # One admin session for the live steps; the undos (USER_CREATE) open their own, as this one may be what
+    # broke. The folders go with the mailbox.
     uid = plan.uid
-    journal.step("mailbox", lambda: admin.create_bare(uid), undo=lambda: imap.mailbox_delete(uid))
-    journal.step("acl", lambda: admin.grant_admin(uid), undo=_covered)
+    journal.step("mailbox", lambda: admin.create_bare(uid))
+    journal.step("acl", lambda: admin.grant_admin(uid))
     if plan.quota is not None:
         quota = plan.quota
-        journal.step("quota", lambda: admin.set_quota(uid, quota), undo=_covered)
+        journal.step("quota", lambda: admin.set_quota(uid, quota))
     if plan.folder_language:
-        made: list[str] = []
         language = plan.folder_language
-        journal.step(
-            "folders",
-            lambda: create_standard_folders(admin, uid, language, created=made.append),
-            undo=_undo_folders(uid, made),
-        )
+        journal.step("folders", lambda: create_standard_folders(admin, uid, language, created=_ignore))
 
 
-def _undo_folders(uid: str, made: list[str]) -> Callable[[], None]:
-    def undo() -> None:
-        with imap.admin_session() as admin:
-            for name in reversed(made):
-                admin.delete_folder(uid, name)
-
-    return undo
-
-
-def user_set_password(*, actor: Actor, dn: str, password: str, must_change: bool = True) -> None:
-    """An administrator sets someone's password; by default they must choose their own at the next login."""
-    check_new_password(password)
-    entry = directory.get_account(dn)
-
-    def work() -> None:
-        directory.password_modify(dn, password)
-        # pwdReset is ppolicy's "must change"; slapd clears it when the user sets their own password.
-        directory.modify(dn, [directory.replace("pwdReset", True if must_change else None)])
-        # Open console sessions of the account end at their next request: pwdChangedTime changed, and (for a
-        # directory without ppolicy) so does the session epoch.
-        sessions_end(dn=entry.dn)
-
-    audited(actor, "user_set_password", dn, {"must_change": must_change}, work)
+def _ignore(_name: str) -> None:
+    """create_standard_folders reports each folder made; the journal undoes them with the mailbox."""
 
 
 def user_delete(*, actor: Actor, dn: str, delete_mailbox: bool = False) -> list[membership.MemberChange]:
@@ -263,103 +318,20 @@ def user_delete(*, actor: Actor, dn: str, delete_mailbox: bool = False) -> list[
     steps = ["aliases"] if aliases else []
     steps += ["entry", "mailbox"] if mailbox else ["entry"]
 
-    def delete_the_mailbox() -> None:
-        with contextlib.suppress(imap.MailboxNotFound):  # nothing to delete is what was wanted
-            imap.mailbox_delete(uid)
+    data = {"dn": dn, "uid": uid, "aliases": membership.changes_to_json(aliases)}
 
     def work() -> None:
-        with Journal.begin(actor, "user_delete", dn, steps) as j:
+        with Journal.begin(actor, USER_DELETE, dn, steps, data) as j:
             if aliases:
                 j.step(
-                    "aliases",
-                    lambda: membership.members_apply(actor=actor, changes=aliases, holder_dn=dn),
-                    undo=lambda: membership.members_restore(aliases),
+                    "aliases", lambda: membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
                 )
             j.step("entry", lambda: directory.delete(dn))
             if mailbox:
-                j.step("mailbox", delete_the_mailbox)
+                j.step("mailbox", lambda: _mailbox_gone(data, actor))
 
     after: dict[str, Any] = {"uid": uid, "mailbox_deleted": delete_mailbox}
     if aliases:
         after["aliases"] = membership.audit_names(aliases)
     audited(actor, "user_delete", dn, after, work)
     return aliases
-
-
-def _set_flag(actor: Actor, action: str, dn: str, attr: str, value: bool | None) -> None:
-    before = directory.get_account(dn, attr).get(attr)
-
-    def work() -> None:
-        directory.modify(dn, [directory.replace(attr, value)])
-
-    audited(actor, action, dn, {attr: value}, work, before={attr: before})
-
-
-class DisableRefused(InvalidName):
-    """Disabling this account would lock out the console's last way in (oneself, the manager account)."""
-
-
-def user_disable(*, actor: Actor, dn: str) -> None:
-    """The account can no longer log in anywhere: not to the console (its open sessions end at their next
-    request), not over IMAP or SMTP AUTH (saslauthd's filter), and Postfix refuses its mail (550).
-
-    A mail account gets mailEnabled FALSE; an account without it (a console-only administrator in ou=admins)
-    is locked in ppolicy until enabled again, so slapd refuses its binds."""
-    entry = directory.get_account(dn, "mailEnabled", "pwdAccountLockedTime")
-    if actor.dn and dit.same_dn(entry.dn, actor.dn):
-        raise DisableRefused("You cannot disable your own account.", "dn")
-    if dit.same_dn(entry.dn, dit.manager_dn()):
-        raise DisableRefused("The manager account admin cannot be disabled: it is the way back in.", "dn")
-    if entry.has_object_class("mailAccount"):
-        _set_flag(actor, "user_disable", dn, "mailEnabled", False)
-        return
-    before = {"pwdAccountLockedTime": entry.get("pwdAccountLockedTime")}
-    audited(
-        actor,
-        "user_disable",
-        dn,
-        {"pwdAccountLockedTime": directory.LOCKED_FOREVER},
-        lambda: directory.account_lock(dn),
-        before=before,
-    )
-
-
-def user_enable(*, actor: Actor, dn: str) -> None:
-    entry = directory.get_account(dn, "mailEnabled", "pwdAccountLockedTime")
-    if entry.has_object_class("mailAccount"):
-        _set_flag(actor, "user_enable", dn, "mailEnabled", True)
-    if entry.get("pwdAccountLockedTime") == directory.LOCKED_FOREVER:
-        before = {"pwdAccountLockedTime": entry.get("pwdAccountLockedTime")}
-        audited(
-            actor,
-            "user_enable",
-            dn,
-            {"pwdAccountLockedTime": None},
-            lambda: directory.account_unlock(dn),
-            before=before,
-        )
-
-
-def user_set_web_access(*, actor: Actor, dn: str, allowed: bool) -> None:
-    """ "Access WebClient" (WEB-02)."""
-    _set_flag(actor, "user_set_web_access", dn, "mailWebAccess", allowed)
-
-
-def user_set_quota(*, actor: Actor, dn: str, quota_kib: int | None) -> None:
-    """Quota in KiB (None: no limit): in LDAP for the record and in Cyrus, which enforces it."""
-    quota = check_quota(quota_kib)
-    entry = directory.get_account(dn, "mailQuota")
-    uid = entry.first("uid")
-    before = entry.get("mailQuota")
-
-    def work() -> None:
-        directory.modify(dn, [directory.replace("mailQuota", quota)])
-        try:
-            imap.quota_set(uid, quota)
-        except imap.MailboxNotFound:
-            pass  # no mailbox (yet): the LDAP value is applied when it is made
-        except Exception:
-            directory.modify(dn, [directory.replace("mailQuota", int(before) if before else None)])
-            raise
-
-    audited(actor, "user_set_quota", dn, {"mailQuota": quota, "before": before}, work)

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
+from accounts.services import ensure
+from accounts.services.journal import Journal, Step, journal_kind
 from aliases.services import membership
 from mailadmin import directory
 from mailadmin.actor import Actor
@@ -146,6 +148,17 @@ def check_local_target(address: str, field: str) -> None:
 # --- extra addresses ------------------------------------------------------------------------------------
 
 
+# The new list, then the aliases that listed a dropped address; journaled like every change that spans
+# more than one entry (accounts/services/journal.py), so the drift check can finish or undo it after a crash.
+USER_SET_ADDRESSES = journal_kind(
+    "user_set_addresses",
+    {
+        "addresses": Step(redo=ensure.attributes_after, undo=ensure.attributes_before),
+        "aliases": Step(redo=membership.journal_apply, undo=membership.journal_restore),
+    },
+)
+
+
 def user_set_addresses(*, actor: Actor, dn: str, addresses: Iterable[str]) -> list[str]:
     """Replace the extra addresses (`mailAlias`) of an account; each must be in the account's domain and
     free (not an address of another account or alias). A removed address also leaves every alias's members
@@ -167,20 +180,28 @@ def user_set_addresses(*, actor: Actor, dn: str, addresses: Iterable[str]) -> li
     if wanted == current:
         return wanted
     aliases = membership.plan_remove([a for a in current if a not in wanted], holder_dn=dn)
-    change = directory.replace("mailAlias", wanted or None)
-    after: dict[str, Any] = {"mailAlias": wanted, "before": {"mailAlias": current}}
+    after: dict[str, Any] = {"mailAlias": wanted}
     if aliases:
         after["aliases"] = membership.audit_names(aliases)
+    data = {
+        "dn": dn,
+        "after": {"mailAlias": wanted or None},
+        "before": {"mailAlias": current or None},
+        "aliases": membership.changes_to_json(aliases),
+    }
 
     def work() -> None:
-        directory.modify(dn, [change])
-        try:
-            membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
-        except Exception:
-            directory.modify(dn, [directory.replace("mailAlias", current or None)])
-            raise
+        steps = ["addresses", *(["aliases"] if aliases else [])]
+        with Journal.begin(actor, USER_SET_ADDRESSES, dn, steps, data) as j:
+            j.step(
+                "addresses", lambda: directory.modify(dn, [directory.replace("mailAlias", wanted or None)])
+            )
+            if aliases:
+                j.step(
+                    "aliases", lambda: membership.members_apply(actor=actor, changes=aliases, holder_dn=dn)
+                )
 
-    audited(actor, "user_set_addresses", dn, after, work)
+    audited(actor, "user_set_addresses", dn, after, work, before={"mailAlias": current})
     return wanted
 
 
@@ -214,8 +235,8 @@ def user_set_forwarding(*, actor: Actor, dn: str, targets: Iterable[str], keep_c
     if before["mailForward"] == wanted and (before["mailKeepCopy"] or None) == keep:
         return wanted
     changes = [directory.replace("mailForward", wanted or None), directory.replace("mailKeepCopy", keep)]
-    after: dict[str, Any] = {"mailForward": wanted, "mailKeepCopy": keep, "before": before}
-    audited(actor, "user_set_forwarding", dn, after, lambda: directory.modify(dn, changes))
+    after: dict[str, Any] = {"mailForward": wanted, "mailKeepCopy": keep}
+    audited(actor, "user_set_forwarding", dn, after, lambda: directory.modify(dn, changes), before=before)
     return wanted
 
 
@@ -244,8 +265,15 @@ def domain_set_catch_all(*, actor: Actor, domain: str, target: str) -> str:
     if before == address:
         return address
     change = directory.replace("mailCatchAll", address or None)
-    after: dict[str, Any] = {"mailCatchAll": address or None, "before": {"mailCatchAll": before or None}}
-    audited(actor, "domain_set_catch_all", entry.dn, after, lambda: directory.modify(entry.dn, [change]))
+    after: dict[str, Any] = {"mailCatchAll": address or None}
+    audited(
+        actor,
+        "domain_set_catch_all",
+        entry.dn,
+        after,
+        lambda: directory.modify(entry.dn, [change]),
+        before={"mailCatchAll": before or None},
+    )
     return address
 
 

@@ -135,7 +135,7 @@ def alias_update(
         "restricted": alias.restricted,
         "description": alias.description,
     }
-    audited(actor, "alias_update", dn, {**after, "before": before}, lambda: directory.modify(dn, changes))
+    audited(actor, "alias_update", dn, after, lambda: directory.modify(dn, changes), before=before)
 
 
 def alias_delete(*, actor: Actor, dn: str) -> None:

@@ -24,8 +24,8 @@ Every alias changed is one audit entry (`alias_member_rename`/`alias_member_remo
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
@@ -165,17 +165,22 @@ def _write(dn: str, removed: Sequence[str], added: Sequence[str]) -> None:
         directory.modify(dn, changes)
 
 
-def _audit_entry(change: MemberChange, holder_dn: str) -> tuple[str, dict[str, Any]]:
+def _audit_entry(change: MemberChange, holder_dn: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The action, `after` and `before` of the audit row of one alias's change."""
     if change.system:
         after = [m for m in change.members if m not in change.removed] + list(change.added)
-        return "system_alias_update", {MEMBER: after, "before": list(change.members), "because": holder_dn}
+        return (
+            "system_alias_update",
+            {MEMBER: after, "because": holder_dn},
+            {MEMBER: list(change.members)},
+        )
     if change.added:
-        return "alias_member_rename", {
-            "member": change.added[0],
-            "before": list(change.removed),
-            "because": holder_dn,
-        }
-    return "alias_member_remove", {"member": list(change.removed), "because": holder_dn}
+        return (
+            "alias_member_rename",
+            {"member": change.added[0], "because": holder_dn},
+            {"member": list(change.removed)},
+        )
+    return "alias_member_remove", {"member": list(change.removed), "because": holder_dn}, {}
 
 
 def members_apply(*, actor: Actor, changes: Sequence[MemberChange], holder_dn: str) -> None:
@@ -184,8 +189,9 @@ def members_apply(*, actor: Actor, changes: Sequence[MemberChange], holder_dn: s
     done: list[MemberChange] = []
     try:
         for change in changes:
-            action, after = _audit_entry(change, holder_dn)
-            audited(actor, action, change.dn, after, partial(_write, change.dn, change.removed, change.added))
+            action, after, before = _audit_entry(change, holder_dn)
+            work = partial(_write, change.dn, change.removed, change.added)
+            audited(actor, action, change.dn, after, work, before=before or None)
             done.append(change)
     except Exception:
         members_restore(done)
@@ -199,6 +205,73 @@ def members_restore(changes: Sequence[MemberChange]) -> None:
             _write(change.dn, change.added, change.removed)
         except Exception:
             log.exception("could not restore the members of %s", change.dn)
+
+
+# --- the journal's view: planned changes kept in a row, applied or restored again after a crash ------------
+
+
+def changes_to_json(changes: Iterable[MemberChange]) -> list[dict[str, Any]]:
+    """Planned changes as a journal row keeps them (accounts.models.Operation.data)."""
+    return [asdict(c) for c in changes]
+
+
+def changes_from_json(data: Iterable[Mapping[str, Any]]) -> list[MemberChange]:
+    return [
+        MemberChange(
+            dn=str(c["dn"]),
+            label=str(c["label"]),
+            system=bool(c["system"]),
+            members=tuple(c["members"]),
+            removed=tuple(c["removed"]),
+            added=tuple(c["added"]),
+        )
+        for c in data
+    ]
+
+
+def _still_to_do(dn: str, absent: Sequence[str], present: Sequence[str]) -> tuple[list[str], list[str]]:
+    """What the alias still lists of `absent` and lacks of `present`, as (drop, add). A gone alias is left
+    gone (deleting it took its members along)."""
+    entry = directory.get_entry(dn, [MEMBER])
+    if entry is None:
+        return [], []
+    current = entry.values(MEMBER)
+    listed = {m.lower() for m in current}
+    gone = {a.lower() for a in absent}
+    return [m for m in current if m.lower() in gone], [a for a in present if a.lower() not in listed | gone]
+
+
+def members_ensure_applied(*, actor: Actor, changes: Sequence[MemberChange], holder_dn: str) -> None:
+    """`members_apply` for the drift check finishing a journaled operation: each alias is brought to the
+    planned state whatever part of it a crashed run wrote, with an audit entry for each alias it changes."""
+    for change in changes:
+        drop, add = _still_to_do(change.dn, change.removed, change.added)
+        if drop or add:
+            action, after, before = _audit_entry(change, holder_dn)
+            audited(
+                actor, action, change.dn, after, partial(_write, change.dn, drop, add), before=before or None
+            )
+
+
+def members_ensure_restored(changes: Sequence[MemberChange]) -> None:
+    """Undo of a journaled membership step, newest first: the removed addresses are back, the added ones
+    gone (unless the alias listed them before). Raises on failure, so the journal records what is left."""
+    for change in reversed(changes):
+        listed_before = {m.lower() for m in change.members}
+        added = [a for a in change.added if a.lower() not in listed_before]
+        _write(change.dn, *_still_to_do(change.dn, added, list(change.removed)))
+
+
+def journal_apply(data: Mapping[str, Any], actor: Actor) -> None:
+    """Redo of a journaled aliases step (accounts/services/journal.py): the changes kept in data["aliases"]
+    for the entry data["dn"]."""
+    changes = changes_from_json(data["aliases"])
+    members_ensure_applied(actor=actor, changes=changes, holder_dn=data["dn"])
+
+
+def journal_restore(data: Mapping[str, Any], _actor: Actor) -> None:
+    """Undo of a journaled aliases step."""
+    members_ensure_restored(changes_from_json(data["aliases"]))
 
 
 def members_rename(*, actor: Actor, old: str, new: str, holder_dn: str) -> list[MemberChange]:

@@ -111,9 +111,12 @@ def system_aliases_save(
         changed.append(name)
     for name, targets in planned:
         dn = current[name].dn
-        after: dict[str, Any] = {"rfc822MailMember": targets, "before": list(current[name].targets)}
+        after: dict[str, Any] = {"rfc822MailMember": targets}
+        before = {"rfc822MailMember": list(current[name].targets)}
         change = directory.replace("rfc822MailMember", targets)
-        audited(actor, "system_alias_update", dn, after, partial(directory.modify, dn, [change]))
+        audited(
+            actor, "system_alias_update", dn, after, partial(directory.modify, dn, [change]), before=before
+        )
         changed.append(name)
     if creating is not None:
         name, targets = creating

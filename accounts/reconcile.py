@@ -14,6 +14,10 @@ mailboxes by ONE admin `LIST "" "user/%"`, quotas over the same IMAP session. It
 Repairs re-scan first (findings shown on a page may be old), then fix one kind, each fix audited. Orphan
 mailboxes hold mail and are never removed by a repair: only `reconcile_delete_orphans`, for names a person
 picked and confirmed, and only if they are still orphans at that moment.
+
+Half-done operations are the journal's (accounts/services/journal_repair.py, re-exported here): rows a
+process left `running` or `failed`, listed by `journal_scan` from the database (no server is read), each
+finished or undone by `journal_repair` when a person chooses which.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from accounts.services.journal_repair import ACTIONS as JOURNAL_ACTIONS
+from accounts.services.journal_repair import HalfDone, JournalReport, journal_repair, journal_scan
 from mailadmin import directory, imap
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audited
@@ -30,6 +36,20 @@ from mailadmin.directory import NO_ATTRS, DirectoryError, InvalidName, check_log
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "JOURNAL_ACTIONS",
+    "KINDS",
+    "REPAIRABLE",
+    "Findings",
+    "HalfDone",
+    "JournalReport",
+    "RepairReport",
+    "journal_repair",
+    "journal_scan",
+    "reconcile_delete_orphans",
+    "reconcile_repair",
+    "reconcile_scan",
+]
 REPAIRABLE = ("missing_mailboxes", "quota_mismatches", "stale_references")
 KINDS = (*REPAIRABLE, "orphan_mailboxes")
 MAX_LISTED = 2000  # findings kept per kind in a job result; the counts are always complete

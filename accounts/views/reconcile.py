@@ -3,6 +3,9 @@
 A check of a big server reads every account and asks Cyrus for every quota, so it never runs inside a
 request: the page shows the findings of the latest finished check and starts new checks and repairs as jobs
 (with a progress bar on the job page). Orphan mailboxes are deleted only by a separate, confirmed action.
+
+Half-done operations come from the journal (the database, read at every visit): each is finished or undone
+by a button, in the request (one operation is a handful of writes), with the result as a message.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.jobs import ORPHANS_DELETE, RECONCILE_REPAIR, RECONCILE_SCAN
-from accounts.reconcile import REPAIRABLE, Findings
+from accounts.reconcile import JOURNAL_ACTIONS, REPAIRABLE, Findings, journal_repair, journal_scan
 from mailadmin.actor import Actor
-from mailadmin.directory import InvalidName, check_domain, check_login, dit
+from mailadmin.directory import DirectoryError, InvalidName, check_domain, check_login, dit
+from mailadmin.imap import ImapError
 from mailadmin.jobs.models import Job
 from mailadmin.jobs.services import job_start
 from mailadmin.permissions import Level, guard
@@ -51,6 +55,7 @@ def reconcile(request: HttpRequest) -> HttpResponse:
         "running": running,
         "findings": findings,
         "repairable": REPAIRABLE,
+        "half_done": journal_scan(),
     }
     return render(request, "accounts/reconcile.html", context)
 
@@ -119,9 +124,39 @@ def reconcile_orphans(request: HttpRequest) -> HttpResponse:
     )
 
 
+@guard(Level.ADMIN)
+@require_POST
+def reconcile_journal(request: HttpRequest) -> HttpResponse:
+    """Finish or undo one half-done operation of the journal."""
+    action = request.POST.get("action", "")
+    if action not in JOURNAL_ACTIONS:
+        messages.error(request, _("Choose Finish or Undo."))
+        return redirect("reconcile")
+    try:
+        report = journal_repair(
+            actor=_actor(request), operation_id=request.POST.get("operation", ""), action=action
+        )
+    except (InvalidName, DirectoryError, ImapError) as exc:
+        messages.error(request, str(exc))
+        return redirect("reconcile")
+    done = {"finish": _("Finished"), "undo": _("Undone")}[action]
+    messages.success(
+        request,
+        _("%(done)s: %(kind)s of %(target)s (%(steps)s).")
+        % {
+            "done": done,
+            "kind": report.kind,
+            "target": report.target,
+            "steps": ", ".join(report.steps) or _("no step was left"),
+        },
+    )
+    return redirect("reconcile")
+
+
 urlpatterns: list[URLPattern] = [
     path("reconcile/", reconcile, name="reconcile"),
     path("reconcile/check/", reconcile_check, name="reconcile_check"),
     path("reconcile/repair/", reconcile_repair, name="reconcile_repair"),
     path("reconcile/orphans/", reconcile_orphans, name="reconcile_orphans"),
+    path("reconcile/journal/", reconcile_journal, name="reconcile_journal"),
 ]

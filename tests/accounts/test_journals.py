@@ -148,6 +148,7 @@ def test_account_services_journal_their_steps(domain: str, unique: Callable[[str
     imap.mailbox_delete(uid)
 
 
+@pytest.mark.fault
 def test_a_role_that_cannot_get_its_policy_is_taken_back_fault(
     domain: str, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,6 +169,7 @@ def test_a_role_that_cannot_get_its_policy_is_taken_back_fault(
     assert audit_row("administrator_add", dit.administrators_group_dn()).ok is False
 
 
+@pytest.mark.fault
 def test_a_contact_whose_alias_cannot_follow_is_put_back_fault(
     domain: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

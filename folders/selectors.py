@@ -13,18 +13,16 @@ from dataclasses import dataclass
 
 from accounts.selectors import get_kind
 from folders.groups import AclRow, acl_rows, container_group
-from folders.services import PAGE_SIZE, Owner
+from folders.services import PAGE_SIZE, Owner, _check_user_folder, _mailbox_of
 from mailadmin import imap
 from mailadmin.directory import DirectoryNotFound
 from mailadmin.imap_names import (
-    SEPARATOR,
     AclEntry,
     FolderPage,
     MailboxNotFound,
     MailboxSummary,
     PublicFolder,
     Quota,
-    check_folder_name,
     check_public_path,
 )
 from mailadmin.permissions import Kind
@@ -35,17 +33,6 @@ class FolderInfo:
     folder: PublicFolder
     folder_type: str | None
     acl: list[AclEntry]
-
-
-def _check_user_folder(folder: str) -> str:
-    if folder != "INBOX":
-        for part in folder.split(SEPARATOR):
-            check_folder_name(part)
-    return folder
-
-
-def _mailbox_of(f: imap.Folders, folder: str, owner: Owner | None) -> str:
-    return f.user_mailbox(owner.uid, folder) if owner else check_public_path(folder)
 
 
 def folder_page(*, parent: str = "", offset: int = 0, limit: int = PAGE_SIZE) -> FolderPage:

@@ -2,7 +2,7 @@
 
 Cyrus owns folders and ACLs; these services check every name and right (mailadmin.imap_names) before a
 session to Cyrus is opened, do the change through `mailadmin.imap`, and write an audit row either way.
-Reads (selectors) are at the bottom.
+Reads are folders.selectors.
 
 Hosted companies (SCX-01): a domain's public folders live below a root folder named after the domain
 (`a.test/Projects`). The root grants the domain's Cyrus group (`group:<domain's entryUUID>`, every account of
@@ -28,11 +28,7 @@ from mailadmin.imap_names import (
     DEFAULT_PUBLIC_RIGHTS,
     SEPARATOR,
     TYPE_VALUES,
-    AclEntry,
-    FolderPage,
     MailboxSummary,
-    PublicFolder,
-    Quota,
     check_acl_identifier,
     check_folder_name,
     check_public_path,
@@ -225,51 +221,3 @@ def folder_acl_remove(*, actor: Actor, folder: str, who: str, owner: Owner | Non
 
     where = f"user/{owner.uid}:{folder}" if owner else folder
     audited_change(actor, "folder_acl_remove", where, _domains(folder, owner), {"who": checked_who}, work)
-
-
-# --- reads ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FolderInfo:
-    folder: PublicFolder
-    folder_type: str | None
-    acl: list[AclEntry]
-
-
-def folder_page(*, parent: str = "", offset: int = 0, limit: int = PAGE_SIZE) -> FolderPage:
-    if parent:
-        check_public_path(parent)
-    with imap.folders_session() as f:
-        return f.children(parent, offset=max(0, offset), limit=max(1, min(limit, 500)))
-
-
-def folder_info(*, folder: str, owner: Owner | None = None) -> FolderInfo | None:
-    """A folder with its counts, type and ACL; None if it does not exist."""
-    if owner is not None:
-        _check_user_folder(folder)
-    else:
-        check_public_path(folder)
-    with imap.folders_session() as f:
-        mailbox = _mailbox_of(f, folder, owner)
-        row = f.get(mailbox)
-        if row is None or not row.selectable:
-            return None
-        shown = PublicFolder(folder, row.has_children, row.selectable, row.messages, row.size_bytes)
-        return FolderInfo(shown, f.get_type(mailbox), f.acl(mailbox))
-
-
-def folder_summary(*, folder: str) -> MailboxSummary | None:
-    check_public_path(folder)
-    with imap.folders_session() as f:
-        if f.get(folder) is None:
-            return None
-        return f.summary(folder)
-
-
-def user_folders(*, owner: Owner) -> tuple[list[PublicFolder], Quota | None]:
-    """The user's folders with counts and sizes, and the mailbox's quota use (FLD-05)."""
-    with imap.folders_session() as f:
-        if not f.admin.exists(owner.uid):
-            raise imap.MailboxNotFound(f"There is no mailbox for {owner.uid}.")
-        return f.user_rows(owner.uid), f.admin.get_quota(owner.uid)

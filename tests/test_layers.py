@@ -54,10 +54,7 @@ FILTER_LITERAL = re.compile(r"^\((?:[&|!]\(|[A-Za-z][\w;-]*[~<>]?=)")
 PUBLIC_MODULES: dict[str, str] = {}
 
 # View modules allowed one listed call, with why; each entry must still be needed (a fixed file fails).
-KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    # account_or_404 predates the read layer; no view calls it any more (accounts.selectors.account_get).
-    ("mailadmin/views/params.py", "directory.get_entry"): "unused helper, to be removed by its owner",
-}
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -402,3 +402,12 @@ def test_admin_overviews_page_on_the_server(personas: Personas, login: Login, do
     assert domain in page
     assert client.get("/accounts/domain-admins/?page=999999").status_code == 200
     assert client.get("/accounts/group-admins/?page=2").status_code == 200
+
+
+def test_a_page_number_past_the_end_shows_the_last_page(personas: Personas, login: Login) -> None:
+    """The domain and group lists of the delegated-administrator pages, like the account browser."""
+    client = login(personas.admin)
+    for url in ("/accounts/domain-admins/?page=50", "/accounts/group-admins/?page=50"):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "a.test" in page.content.decode(), url

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from folders import services
+from folders import selectors, services
 from mailadmin import imap
 from mailadmin.directory import InvalidName
 from tests.folders.conftest import ACTOR, Company, acl_of, all_public, folder_name
@@ -162,7 +162,7 @@ def test_services_refuse_before_any_imap_session(bad: str) -> None:
         lambda: services.folder_acl_set(actor=ACTOR, folder="Fine", who=bad, rights="lrs"),
         lambda: services.folder_acl_set(actor=ACTOR, folder=bad, who="ursula", rights="lrs"),
         lambda: services.folder_acl_remove(actor=ACTOR, folder="Fine", who=bad),
-        lambda: services.folder_page(parent=bad),
+        lambda: selectors.folder_page(parent=bad),
     ]
     for call in calls:
         with pytest.raises(InvalidName):

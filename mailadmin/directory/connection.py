@@ -170,6 +170,16 @@ def sort_state_added(conn: LDAPObject) -> None:
             return
 
 
+def sort_state_released(conn: LDAPObject) -> None:
+    """Give back a sort state `run` counted that slapd did not keep: a sort whose result was empty (sssvlv
+    frees its state at once). Without this a page with an empty list (an organization without groups)
+    would use up the connection's states, and the pool would drop the connection and its sorted lists."""
+    for pooled in _pool.conns.values():
+        if pooled.ldap is conn:
+            pooled.sort_ops = max(0, pooled.sort_ops - 1)
+            return
+
+
 def close_all() -> None:
     """Close this thread's pooled connections (tests, shutdown, after a settings change)."""
     for conn in list(_pool.conns.values()):
@@ -292,5 +302,6 @@ __all__ = [
     "open_connection",
     "run",
     "sort_state_added",
+    "sort_state_released",
     "user_connection",
 ]

@@ -20,7 +20,7 @@ from ldap.controls.vlv import VLVRequestControl, VLVResponseControl
 from ldap.ldapobject import LDAPObject
 
 from mailadmin.directory import vlv
-from mailadmin.directory.connection import run, sort_state_added
+from mailadmin.directory.connection import run, sort_state_added, sort_state_released
 from mailadmin.directory.dit import _parse
 from mailadmin.directory.entries import Entry, Window
 from mailadmin.directory.errors import DirectoryUnavailable
@@ -74,6 +74,8 @@ def search_window(
             if answer is None:
                 return None
             entries, total, new_id = answer
+            if total == 0:
+                sort_state_released(conn)  # slapd freed the state of an empty list at once
             vlv.remember(conn, key, new_id, token, made=None, size=total)
             return Window(entries, offset, total, True)
 

@@ -351,3 +351,20 @@ def test_a_list_that_shrank_behind_the_gateways_back_still_answers(
     response = client.get(url)
     assert response.status_code == 200
     assert [row["uid"] for row in response.context["objects"].rows] == []
+
+
+def test_empty_lists_do_not_use_up_the_connections_sort_states(
+    group: Callable[[str, int], tuple[str, list[str]]],
+) -> None:
+    """A page with an empty list (an organization without groups) sorts it afresh on every request, and
+    slapd keeps no state for it: counted as one, thirty such pages would make the pool drop the connection
+    every twelfth request, and the other list's sorted state with it (a fresh sort of every account)."""
+    base, _ = group("full", 30)
+    empty, _ = group("empty", 0)
+    window(base)
+    conn, (key, context_id) = pooled(), context_of(base)
+    for _n in range(30):
+        assert window(empty).total == 0
+        assert uids(window(base, offset=5))
+    assert pooled() is conn  # the same connection all along
+    assert kept().get(key) == context_id  # and the same sorted list

@@ -71,13 +71,7 @@ def values(
     current = entry.values(attr)
     drop = [v for v in current if any(_holds([v], a, dn_valued) for a in absent)]
     add = [v for v in dict.fromkeys(present) if not _holds(current, v, dn_valued)]
-    changes = []
-    if drop:
-        changes.append(directory.delete_values(attr, *drop))
-    if add:
-        changes.append(directory.add_values(attr, *add))
-    if changes:
-        directory.modify(dn, changes)
+    directory.modify_values(dn, attr, drop=drop, add=add)
 
 
 def renamed(dn: str, new_dn: str, new_rdn: str, new_parent: str | None = None) -> None:

@@ -156,13 +156,7 @@ def plan_rename(old: str, new: str, *, holder_dn: str) -> list[MemberChange]:
 
 
 def _write(dn: str, removed: Sequence[str], added: Sequence[str]) -> None:
-    changes = []
-    if removed:
-        changes.append(directory.delete_values(MEMBER, *removed))
-    if added:
-        changes.append(directory.add_values(MEMBER, *added))
-    if changes:
-        directory.modify(dn, changes)
+    directory.modify_values(dn, MEMBER, drop=removed, add=added)
 
 
 def _audit_entry(change: MemberChange, holder_dn: str) -> tuple[str, dict[str, Any], dict[str, Any]]:

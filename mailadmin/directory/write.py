@@ -7,7 +7,7 @@ password itself (RFC 3062 exop + `olcPasswordHash`), so a clear-text value can n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -94,6 +94,12 @@ def modify(dn: str, changes: Iterable[Change]) -> None:
             run(lambda conn: conn.modify_ext_s(dn, modlist), what="change", dn=dn)
         finally:
             vlv.invalidate()
+
+
+def modify_values(dn: str, attr: str, *, drop: Sequence[str] = (), add: Sequence[str] = ()) -> None:
+    """Remove the `drop` values of `attr` and add the `add` ones in one modify (nothing to do: no request)."""
+    changes = ([delete_values(attr, *drop)] if drop else []) + ([add_values(attr, *add)] if add else [])
+    modify(dn, changes)
 
 
 def delete(dn: str) -> None:

@@ -1,4 +1,4 @@
-"""Cyrus command-line tools (everything that is not IMAP; IMAP lives in mailadmin/imap.py)."""
+"""Cyrus command-line tools (everything that is not IMAP; IMAP lives in mailadmin/imap/)."""
 
 from __future__ import annotations
 

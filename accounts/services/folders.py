@@ -2,7 +2,7 @@
 SPECIAL-USE flags.
 
 Clients find a calendar or the sent folder by its annotation or flag, not by its name, so the names can
-follow the user's language. Cyrus stores non-ASCII names in modified UTF-7; imap.py encodes them.
+follow the user's language. Cyrus stores non-ASCII names in modified UTF-7; mailadmin/imap/ encodes them.
 """
 
 from __future__ import annotations

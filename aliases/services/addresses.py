@@ -2,7 +2,7 @@
 
 Every write is a service here (`<entity>_<action>`, keyword-only) that checks everything first, writes one
 LDAP modify, and records an audit entry. Postfix reads the result through the `addr-*` tables
-(mailadmin/stack/addresses.py); docs/aliases.md says who may call which service.
+(mailadmin/configfiles/contract.py); docs/aliases.md says who may call which service.
 """
 
 from __future__ import annotations

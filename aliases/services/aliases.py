@@ -2,7 +2,7 @@
 
 An alias is `cn=<name>,ou=aliases,dc=<domain>,ou=domains,$BASE` (nisMailAlias + mailAliasEntry) with
 `mail: <name>@<domain>`. Members (rfc822MailMember) are addresses: of users, of external contacts, of other
-aliases, or external addresses. Postfix expands them (mailadmin/stack/domain_aliases.py); the rules kept here
+aliases, or external addresses. Postfix expands them (mailadmin/configfiles/contract.py); the rules kept here
 are the ones Postfix cannot keep:
 
 - a member in a domain of this server must exist (an account's mail/mailAlias, another alias, a system

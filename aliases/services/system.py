@@ -2,7 +2,7 @@
 
 A system alias is valid for every hosted domain: `<name>@<any hosted domain>` reaches its targets, unless
 that domain has an account or alias of the same name, which wins (Postfix asks the system-alias table after
-the account and alias tables). Remote domains are never matched (mailadmin/stack/addresses.py).
+the account and alias tables). Remote domains are never matched (mailadmin/configfiles/contract.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Cyrus IMAP, as its administrator: mailboxes, ACLs, quotas; and plain user logins for checks.
 
-The only package that imports `imapclient`. imapclient quotes folder names but passes some arguments (ACL
-identifiers and rights, the LOGIN user name via imaplib) as they are, so every name, identifier and right
-is checked against an allow-list (mailadmin/imap_names.py) before it is sent: CR/LF can never reach the wire.
+The only package that imports `imapclient` (in `wire`, its one door to the library). imapclient quotes
+folder names but passes some arguments (ACL identifiers and rights, the LOGIN user name via imaplib) as they
+are, so every name, identifier and right is checked against an allow-list (mailadmin/imap_names.py)
+before it is sent: CR/LF can never reach the wire.
 Mailboxes are `user/<uid>` (unixhierarchysep) and quotas are in KiB, as Cyrus counts them.
 imapclient has no METADATA (RFC 5464) nor CREATE-SPECIAL-USE (RFC 6154) call; those go through its raw
 command path (which, unlike imaplib's, needs no `imaplib.Commands` entry) with names quoted here.
@@ -24,13 +25,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from mailadmin.directory.names import InvalidName, check_login
 from mailadmin.imap.mailboxes import CyrusAdmin
 from mailadmin.imap.mailfolders import STAGING_USER, Folders
-from mailadmin.imap.wire import failure
+from mailadmin.imap.wire import IMAPClient, IMAPClientAbortError, IMAPClientError, LoginError, failure
 from mailadmin.imap_names import (
     ADMIN_RIGHTS,
     DEFAULT_PUBLIC_RIGHTS,

@@ -3,12 +3,8 @@ which imapclient has no call for; the commands go through its raw command path w
 
 from __future__ import annotations
 
-from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
-from imapclient.response_parser import parse_response
-
 from mailadmin.directory.names import InvalidName
-from mailadmin.imap.wire import failure, quote_name
+from mailadmin.imap.wire import IMAPClient, IMAPClientError, failure, parse_response, quote_name
 from mailadmin.imap_names import FOLDER_TYPE_KEY, FOLDER_TYPES, ImapError
 
 

@@ -6,14 +6,10 @@ from __future__ import annotations
 import contextlib
 
 from django.conf import settings
-from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
-from imapclient.imapclient import Namespace
-from imapclient.imapclient import Quota as IMAPQuota
 
 from mailadmin.directory.names import InvalidName, check_login
 from mailadmin.imap.annotations import get_folder_type, set_folder_type
-from mailadmin.imap.wire import failure, quote_name
+from mailadmin.imap.wire import IMAPClient, IMAPClientError, IMAPQuota, Namespace, failure, quote_name
 from mailadmin.imap_names import (
     ADMIN_RIGHTS,
     FOLDER_TYPES,

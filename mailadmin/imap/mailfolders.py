@@ -6,13 +6,19 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from imapclient.exceptions import IMAPClientError
-from imapclient.response_parser import parse_response
 
 from mailadmin.directory.names import InvalidName
 from mailadmin.imap.annotations import get_folder_type, set_folder_type
 from mailadmin.imap.mailboxes import CyrusAdmin
-from mailadmin.imap.wire import QUOTABLE, decode_name, failure, quote_id, quote_name
+from mailadmin.imap.wire import (
+    QUOTABLE,
+    IMAPClientError,
+    decode_name,
+    failure,
+    parse_response,
+    quote_id,
+    quote_name,
+)
 from mailadmin.imap_names import (
     ADMIN_RIGHTS,
     RIGHT_ORDER,

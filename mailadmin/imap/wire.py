@@ -1,12 +1,32 @@
 """What goes on the wire and comes back: quoting of names and identifiers, decoding of names, and Cyrus's
-refusals in a form fit for a message. No connection here (see mailadmin/imap/__init__.py)."""
+refusals in a form fit for a message. No connection here (see mailadmin/imap/__init__.py).
+
+The one module of the gateway that imports `imapclient`: the others take the library's names from here, so
+the gateway's dependency on it has one door."""
 
 from __future__ import annotations
 
 import re
 
-from imapclient import imap_utf7
-from imapclient.exceptions import IMAPClientError
+from imapclient import IMAPClient, imap_utf7
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.imapclient import Namespace
+from imapclient.imapclient import Quota as IMAPQuota
+from imapclient.response_parser import parse_response
+
+__all__ = [
+    "IMAPClient",
+    "IMAPClientAbortError",
+    "IMAPClientError",
+    "IMAPQuota",
+    "LoginError",
+    "Namespace",
+    "decode_name",
+    "failure",
+    "parse_response",
+    "quote_id",
+    "quote_name",
+]
 
 # A name that can go inside a quoted string as it is: no quotes, backslashes or control characters.
 QUOTABLE = re.compile(r'[^"\\\x00-\x1f\x7f]*')

@@ -120,7 +120,7 @@ def simulate(
 
 
 def _mynetworks(address: str) -> bool:
-    # the stack's main.cf: mynetworks = 127.0.0.0/8 (mailadmin/configfiles/postfix.py)
+    # the stack's main.cf: mynetworks = 127.0.0.0/8 (mailadmin/configfiles/postfix/)
     try:
         return ipaddress.ip_address(address) in ipaddress.ip_network("127.0.0.0/8")
     except ValueError:

@@ -81,6 +81,16 @@ def _smtp_auth_ok(persona: Persona) -> bool:
         return True
 
 
+def _domain_admin_session(domain: str, uid: str, login: Login) -> tuple[Persona, Client, str]:
+    """A new domain administrator of `domain`, logged in, and the domain's browser page, which they see."""
+    dana = _user(domain, uid, mailbox=False)
+    services.domain_admin_add(actor=ACTOR, domain=domain, account_dn=dana.dn)
+    session = login(dana)
+    browser = "/accounts/browser/" + _q(dit.domain_dn(domain))
+    assert session.get(browser).status_code == 200
+    return dana, session, browser
+
+
 def _logged_in(client: Client) -> bool:
     response = client.get("/")
     return response.status_code == 200
@@ -117,11 +127,7 @@ def test_disabled_user_is_refused_by_console_imap_smtp_auth_and_rcpt(
 def test_disabled_domain_administrator_loses_every_power_at_once(
     personas: Personas, login: Login, domain: str, unique: Callable[[str], str]
 ) -> None:
-    dana = _user(domain, unique("dana"), mailbox=False)
-    services.domain_admin_add(actor=ACTOR, domain=domain, account_dn=dana.dn)
-    session = login(dana)
-    browser = "/accounts/browser/" + _q(dit.domain_dn(domain))
-    assert session.get(browser).status_code == 200
+    dana, session, browser = _domain_admin_session(domain, unique("dana"), login)
     user_services.user_disable(actor=ACTOR, dn=dana.dn)
     assert session.get(browser)["Location"].startswith("/login/")
     assert _console_login(dana)[0] == 401
@@ -222,11 +228,7 @@ def test_password_reset_by_an_administrator_ends_the_open_sessions(
 def test_a_role_taken_away_is_gone_from_the_next_request(
     personas: Personas, login: Login, domain: str, unique: Callable[[str], str]
 ) -> None:
-    dana = _user(domain, unique("dana"), mailbox=False)
-    services.domain_admin_add(actor=ACTOR, domain=domain, account_dn=dana.dn)
-    session = login(dana)
-    browser = "/accounts/browser/" + _q(dit.domain_dn(domain))
-    assert session.get(browser).status_code == 200
+    dana, session, browser = _domain_admin_session(domain, unique("dana"), login)
     services.domain_admin_remove(actor=ACTOR, domain=domain, account_dn=dana.dn)
     assert session.get(browser).status_code == 404  # no 30-second window
     assert _logged_in(session)  # still logged in, as a plain user

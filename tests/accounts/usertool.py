@@ -33,10 +33,11 @@ def user_imap(uid: str, password: str) -> Iterator[IMAPClient]:
 
 
 def folders(uid: str, password: str) -> dict[str, set[str]]:
-    """The user's folders as LIST shows them to the user, each with its flags (special-use included)."""
+    """The user's own folders (INBOX and below: public folders other tests made are not theirs) as LIST
+    shows them to the user, each with its flags (special-use included)."""
     with user_imap(uid, password) as client:
         data = client._raw_command_untagged(  # noqa: SLF001
-            b"LIST", [b'""', b'"*"', b"RETURN", b"(SPECIAL-USE)"], uid=False, response_name="LIST"
+            b"LIST", [b'""', b'"INBOX*"', b"RETURN", b"(SPECIAL-USE)"], uid=False, response_name="LIST"
         )
     found: dict[str, set[str]] = {}
     for item in data:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from mailadmin.configfiles import values as v
+from mailadmin.configfiles.contract import ADDRESS_TABLES
 from mailadmin.configfiles.postfix import PostfixParams, render_main_cf
+from mailadmin.configfiles.postfix_maps import bind_tables
 from mailadmin.configfiles.postfix_tables import LdapTable, render_ldap_table
-from mailadmin.stack.addresses import address_tables
 
 COMMON = {
     "server_uri": "ldap://127.0.0.1:10389",
@@ -63,7 +64,15 @@ def test_virtual_alias_maps_order_and_alias_domains() -> None:
 
 
 def test_address_tables_render() -> None:
-    tables = {t.name: render_ldap_table(t) for t in address_tables(COMMON, "ldap:/e/domains.cf")}
+    bound = bind_tables(
+        ADDRESS_TABLES,
+        server_uri=COMMON["server_uri"],
+        bind_dn=COMMON["bind_dn"],
+        bind_pw=COMMON["bind_pw"],
+        base_dn="dc=mailadmin",
+        hosted_domains="ldap:/e/domains.cf",
+    )
+    tables = {t.name: render_ldap_table(t) for t in bound}
     assert "result_attribute = mailForward, uid\n" in tables["addr-forwards-keep"]
     assert "domain = ldap:/e/domains.cf\n" in tables["addr-system-aliases"]
     assert "search_base = ou=system-aliases,dc=mailadmin\n" in tables["addr-system-aliases"]

@@ -21,7 +21,7 @@ from mailadmin.configfiles.postfix import (
     render_main_cf,
     render_master_cf,
 )
-from mailadmin.stack.domain_aliases import POLICY_PYTHON, POLICY_SCRIPT, domain_alias_senders
+from mailadmin.configfiles.postfix_maps import POLICY_PYTHON, POLICY_SCRIPT, domain_alias_senders
 
 
 @pytest.mark.parametrize(

@@ -23,11 +23,6 @@ from mailadmin.sessions import SESSION_DN, SESSION_EPOCH, SESSION_PASSWORD_CHANG
 log = logging.getLogger(__name__)
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The client's address (X-Forwarded-For only from a trusted proxy: mailadmin.clientaddr)."""
-    return client_address(request)
-
-
 class ActorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -55,7 +50,7 @@ class ActorMiddleware:
                 logout(request)  # deleted, disabled, or its password changed since this session began
             else:
                 request.actor = Actor(  # type: ignore[attr-defined]
-                    username=user.get_username(), dn=dn, roles=standing.roles, ip=client_ip(request)
+                    username=user.get_username(), dn=dn, roles=standing.roles, ip=client_address(request)
                 )
         return self.get_response(request)
 

@@ -27,19 +27,16 @@ def account_get(*, dn: str, attrs: Iterable[str]) -> directory.Entry | None:
 
 
 def mail_container_get(*, dn: str) -> directory.Entry | None:
-    """The organization or group at `dn` (an entry with mailContainer) that accounts are created in."""
-    entry = directory.get_entry(dn, ["objectClass"])
+    """The organization or group inside a domain at `dn` (an entry with mailContainer) that accounts are
+    created in."""
+    entry = directory.get_entry(dn, ["objectClass"]) if dit.domain_of(dn) else None
     return entry if entry is not None and entry.has_object_class("mailContainer") else None
 
 
 def group_get(*, dn: str) -> directory.Entry | None:
     """The group (organizationalUnit + mailContainer) at `dn`, with its objectClass only."""
-    entry = directory.get_entry(dn, ["objectClass"])
-    if entry is None or not (
-        entry.has_object_class("organizationalUnit") and entry.has_object_class("mailContainer")
-    ):
-        return None
-    return entry
+    entry = mail_container_get(dn=dn)
+    return entry if entry is not None and entry.has_object_class("organizationalUnit") else None
 
 
 def domain_exists(*, name: str) -> bool:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from accounts.selectors.people import group_get, mail_container_get
 from mailadmin import directory
 from mailadmin.directory import (
     DirectoryNotFound,
     InvalidName,
     check_password,
-    dit,
 )
 
 MAX_PERSON_NAME = 64
@@ -33,14 +33,14 @@ def check_quota(quota_kib: int | None) -> int | None:
 
 def get_mail_container(dn: str) -> directory.Entry:
     """An organization or group inside a domain (where users and groups may be created)."""
-    entry = directory.get_entry(dn, ["objectClass"]) if dit.domain_of(dn) else None
-    if entry is None or not entry.has_object_class("mailContainer"):
+    entry = mail_container_get(dn=dn)
+    if entry is None:
         raise DirectoryNotFound(f"There is no organization or group {dn}.")
     return entry
 
 
 def get_group(dn: str) -> directory.Entry:
-    entry = get_mail_container(dn)
-    if not entry.has_object_class("organizationalUnit"):
+    entry = group_get(dn=dn)
+    if entry is None:
         raise DirectoryNotFound(f"There is no group {dn}.")
     return entry

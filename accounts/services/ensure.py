@@ -71,7 +71,7 @@ def values(
     current = entry.values(attr)
     drop = [v for v in current if any(_holds([v], a, dn_valued) for a in absent)]
     add = [v for v in dict.fromkeys(present) if not _holds(current, v, dn_valued)]
-    directory.modify_values(dn, attr, drop=drop, add=add)
+    directory.modify(dn, directory.value_changes(attr, drop=drop, add=add))
 
 
 def renamed(dn: str, new_dn: str, new_rdn: str, new_parent: str | None = None) -> None:

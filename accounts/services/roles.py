@@ -18,6 +18,7 @@ Rules (ranks: administrator 3 > domain administrator 2 > group administrator 1 >
 
 from __future__ import annotations
 
+from accounts.selectors.people import account_rank
 from accounts.services import ensure
 from accounts.services.common import MAX_PERSON_NAME, check_new_password, get_group
 from accounts.services.journal import Data, Journal, Step, journal_kind
@@ -60,7 +61,7 @@ def is_manager(actor: Actor) -> bool:
 
 
 def rank_of(dn: str) -> int:
-    return directory.roles_for(dn).rank
+    return account_rank(dn=dn)
 
 
 def account_by_login(login: str, *, base: str) -> directory.Entry | None:

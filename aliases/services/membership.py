@@ -156,7 +156,7 @@ def plan_rename(old: str, new: str, *, holder_dn: str) -> list[MemberChange]:
 
 
 def _write(dn: str, removed: Sequence[str], added: Sequence[str]) -> None:
-    directory.modify_values(dn, MEMBER, drop=removed, add=added)
+    directory.modify(dn, directory.value_changes(MEMBER, drop=removed, add=added))
 
 
 def _audit_entry(change: MemberChange, holder_dn: str) -> tuple[str, dict[str, Any], dict[str, Any]]:

@@ -78,11 +78,11 @@ from mailadmin.directory.write import (
     delete_subtree,
     delete_values,
     modify,
-    modify_values,
     password_modify,
     password_modify_as_user,
     rename,
     replace,
+    value_changes,
 )
 
 __all__ = [
@@ -146,7 +146,6 @@ __all__ = [
     "is_inside",
     "iter_paged",
     "modify",
-    "modify_values",
     "password_min_length",
     "password_modify",
     "password_modify_as_user",
@@ -166,4 +165,5 @@ __all__ = [
     "server_info",
     "standing_for",
     "valid_dn",
+    "value_changes",
 ]

@@ -96,10 +96,10 @@ def modify(dn: str, changes: Iterable[Change]) -> None:
             vlv.invalidate()
 
 
-def modify_values(dn: str, attr: str, *, drop: Sequence[str] = (), add: Sequence[str] = ()) -> None:
-    """Remove the `drop` values of `attr` and add the `add` ones in one modify (nothing to do: no request)."""
-    changes = ([delete_values(attr, *drop)] if drop else []) + ([add_values(attr, *add)] if add else [])
-    modify(dn, changes)
+def value_changes(attr: str, *, drop: Sequence[str] = (), add: Sequence[str] = ()) -> list[Change]:
+    """The changes that remove the `drop` values of `attr` and add the `add` ones (none when both are
+    empty: `modify` then sends nothing)."""
+    return ([delete_values(attr, *drop)] if drop else []) + ([add_values(attr, *add)] if add else [])
 
 
 def delete(dn: str) -> None:

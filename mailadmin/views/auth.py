@@ -17,8 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from mailadmin import directory
 from mailadmin.audit.services import audit_record
+from mailadmin.clientaddr import client_address
 from mailadmin.forms import LoginForm, PasswordChangeForm
-from mailadmin.middleware import client_ip
 from mailadmin.models import AccountState
 from mailadmin.permissions import Level, Verb, allowed_before_password_change, guard, require
 from mailadmin.sessions import (
@@ -60,7 +60,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         # The attempt is counted before the directory is asked: parallel guesses get no extra binds.
-        attempt = login_attempt(username=username, ip=client_ip(request))
+        attempt = login_attempt(username=username, ip=client_address(request))
         if attempt is None:
             error = _("Too many failed logins. Wait %(minutes)d minutes before trying again.") % {
                 "minutes": throttle_minutes()

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 
 from aliases.names import ALIAS_FILTER, MAX_DESCRIPTION, MAX_MEMBERS, MAX_NESTING_LOOKUPS, MAX_OWNERS
+from aliases.services.addresses import is_hosted
 from mailadmin import directory
 from mailadmin.directory import (
     DirectoryConflict,
@@ -21,22 +22,6 @@ from mailadmin.directory import (
     filter_eq,
     filter_or,
 )
-
-
-def _hosted(domain: str) -> bool:
-    if domain == str(settings.MAILBOX_DOMAIN).lower():
-        return True
-    return bool(
-        directory.search(
-            dit.domains_dn(),
-            filter_and(
-                "(objectClass=mailDomain)",
-                filter_or(filter_eq("dc", domain), filter_eq("mailDomainAlias", domain)),
-            ),
-            directory.NO_ATTRS,
-            scope="one",
-        )
-    )
 
 
 def _exists_locally(address: str) -> bool:
@@ -74,7 +59,7 @@ def check_members(values: Iterable[str], *, alias_address: str = "") -> list[str
         domain = address.partition("@")[2]
         if domain == str(settings.MAILBOX_DOMAIN).lower():
             raise InvalidName(f"{domain} is the internal delivery domain; use the user's address.", "members")
-        if _hosted(domain) and not _exists_locally(address):
+        if is_hosted(domain) and not _exists_locally(address):
             raise InvalidName(
                 f"{address} is in a domain of this server but no user, contact or alias has that address.",
                 "members",

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mailadmin.actor import Roles
 from mailadmin.directory import dit
+from mailadmin.directory.entries import Entry
 from mailadmin.directory.search import NO_ATTRS, count, filter_and, filter_eq, filter_or, search
 
 ADMINISTERED_FILTER = filter_or(
@@ -33,6 +34,12 @@ def roles_for(dn: str) -> Roles:
     administered = search(
         dit.domains_dn(), filter_and(filter_eq("mailAdministrator", dn), ADMINISTERED_FILTER), ["objectClass"]
     )
+    return roles_from(administrator=administrator, administered=administered)
+
+
+def roles_from(*, administrator: bool, administered: Sequence[Entry]) -> Roles:
+    """Roles from the two answers: membership of cn=administrators, and the domains and groups (read with
+    their objectClass) that name the account in mailAdministrator."""
     domains = frozenset(e.dn for e in administered if e.has_object_class("mailDomain"))
     groups = frozenset(e.dn for e in administered if e.has_object_class("organizationalUnit"))
     return Roles(administrator=administrator, domains=domains, groups=groups)

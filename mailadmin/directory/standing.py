@@ -17,7 +17,7 @@ from mailadmin.actor import Roles
 from mailadmin.directory import dit
 from mailadmin.directory.connection import run
 from mailadmin.directory.entries import Entry
-from mailadmin.directory.roles import ADMINISTERED_FILTER
+from mailadmin.directory.roles import ADMINISTERED_FILTER, roles_from
 from mailadmin.directory.search import filter_and, filter_eq
 
 # ppolicy's "locked by an administrator until unlocked" (draft-behera-ldap-password-policy 5.3.3): how the
@@ -89,11 +89,7 @@ def standing_for(dn: str) -> Standing:
     if not entry:
         return Standing(exists=False)
     account = entry[0]
-    roles = Roles(
-        administrator=bool(admin_group),
-        domains=frozenset(e.dn for e in administered if e.has_object_class("mailDomain")),
-        groups=frozenset(e.dn for e in administered if e.has_object_class("organizationalUnit")),
-    )
+    roles = roles_from(administrator=bool(admin_group), administered=administered)
     return Standing(
         exists=True,
         disabled=entry_disabled(account),

@@ -189,9 +189,40 @@ class Layout:
     def ports_file(self) -> Path:
         return self.root / "ports.json"
 
+    @property
+    def config_file(self) -> Path:
+        """The StackConfig of the last start, so the console can rebuild the same renderers (stack.json)."""
+        return self.root / "stack.json"
+
+    @property
+    def menu(self) -> Path:
+        """The Configuration menu's stored values, one JSON file per service (mailadmin/configfiles/store.py):
+        the daemons' files are rendered from them at every start and at every change made in the menu."""
+        return self.root / "config"
+
 
 def save_ports(layout: Layout, ports: Ports) -> None:
     layout.ports_file.write_text(json.dumps(asdict(ports)) + "\n", encoding="utf-8")
+
+
+def save_config(layout: Layout, config: StackConfig) -> None:
+    data = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in ("state_dir", "ports")}
+    text = json.dumps({k: str(val) if isinstance(val, Path) else val for k, val in data.items()}, indent=1)
+    layout.config_file.write_text(text + "\n", encoding="utf-8")
+
+
+def load_config(layout: Layout) -> StackConfig:
+    """The StackConfig saved by the last start (defaults where none was saved), ports from ports.json."""
+    try:
+        data = json.loads(layout.config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    known = {f.name: f for f in fields(StackConfig)}
+    kwargs = {}
+    for key, val in data.items():
+        if key in known and key not in ("state_dir", "ports"):
+            kwargs[key] = Path(val) if key.endswith("_dir") and val is not None else val
+    return StackConfig(state_dir=layout.root, ports=load_ports(layout) or "default", **kwargs)
 
 
 def load_ports(layout: Layout) -> Ports | None:

@@ -20,8 +20,10 @@ from mailadmin.stack.config import (
     Ports,
     StackConfig,
     check_socket_paths,
+    load_config,
     load_ports,
     port_busy,
+    save_config,
     save_ports,
 )
 from mailadmin.stack.directory import Saslauthd, Slapd
@@ -49,6 +51,12 @@ class Stack:
         # Seconds per daemon of the last start() (prepare + launch + ready), for bench/stack_start.py.
         self.timings: dict[str, float] = {}
 
+    @classmethod
+    def open(cls, state_dir: Path | str) -> Stack:
+        """The stack last started in `state_dir`, as it was configured (the console's Configuration menu
+        renders and reloads its daemons through this)."""
+        return cls(load_config(Layout(Path(os.path.realpath(state_dir)))))
+
     # --- public API ----------------------------------------------------------------------------------
     def start(self) -> dict[str, str]:
         """Start every daemon, each checked by a real answer; return the stack.env values.
@@ -72,6 +80,7 @@ class Stack:
             if busy:
                 raise StackError(f"ports already in use: {', '.join(busy)}")
             save_ports(self.layout, ports)
+            save_config(self.layout, self.config)
             self.timings = {}
             started: list[Service] = []
             try:
@@ -138,6 +147,16 @@ class Stack:
         if ports is None:
             raise StackError(f"no stack was started in {self.layout.root}")
         return self._env(ports)
+
+    def service(self, name: str) -> Service:
+        """One daemon of the running stack by name (its renderer, files, reload and readiness probe)."""
+        ports = load_ports(self.layout)
+        if ports is None:
+            raise StackError(f"no stack was started in {self.layout.root}")
+        for svc in self._services(ports):
+            if svc.name == name:
+                return svc
+        raise StackError(f"the stack has no service {name!r}")
 
     # --- internals -----------------------------------------------------------------------------------
     def _services(self, ports: Ports) -> list[Service]:

@@ -26,8 +26,9 @@ from mailadmin.stack.config import (
     save_config,
     save_ports,
 )
+from mailadmin.stack.cyrus import Cyrus
 from mailadmin.stack.directory import Saslauthd, Slapd
-from mailadmin.stack.mail import Cyrus, Postfix
+from mailadmin.stack.mail import Postfix
 from mailadmin.stack.mailfilter import MailFilter, disclaimers_file
 from mailadmin.stack.policyd import Policyd
 from mailadmin.stack.process import StackError, processes_referencing

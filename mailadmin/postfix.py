@@ -8,6 +8,7 @@ when stderr is a terminal, so the helpers here read the output rather than trust
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import re
@@ -104,6 +105,20 @@ def postconf_n(config_dir: str | Path) -> dict[str, str]:
         elif line.endswith(" ="):
             params[line[:-2].strip()] = ""
     return params
+
+
+@functools.cache
+def postconf_d() -> dict[str, str]:
+    """Every parameter's built-in default (`postconf -d`) of the installed Postfix; asked once per process."""
+    result = _run([_bin("postconf"), "-d"])
+    if result.returncode != 0:
+        raise PostfixError(f"postconf -d failed: {result.stderr.strip()}")
+    defaults: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        key, sep, value = line.partition(" =")
+        if sep:
+            defaults[key.strip()] = value.strip()
+    return defaults
 
 
 def _under_pty(argv: list[str], *, timeout: float = TIMEOUT) -> tuple[int, str]:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HEADER_MARK = "Managed by mailadmin - do not edit"
-_CHECKSUM_PREFIX = "checksum: sha256:"
+CHECKSUM_MARK = "checksum: sha256:"
 
 
 def body_checksum(body: str) -> str:
@@ -30,7 +30,7 @@ def with_header(body: str, *, comment: str = "#", source: str = "") -> str:
     ]
     if source:
         lines.append(f"{comment} Source: {source}")
-    lines.append(f"{comment} {_CHECKSUM_PREFIX}{body_checksum(body)}")
+    lines.append(f"{comment} {CHECKSUM_MARK}{body_checksum(body)}")
     return "\n".join(lines) + "\n" + body
 
 
@@ -39,7 +39,7 @@ def is_hand_edited(text: str, *, comment: str = "#") -> bool:
     header, body_lines = [], text.splitlines(keepends=True)
     while body_lines and body_lines[0].startswith(comment):
         header.append(body_lines.pop(0))
-    prefix = f"{comment} {_CHECKSUM_PREFIX}"
+    prefix = f"{comment} {CHECKSUM_MARK}"
     sums = [line[len(prefix) :].strip() for line in header if line.startswith(prefix)]
     return not sums or sums[-1] != body_checksum("".join(body_lines))
 

@@ -7,7 +7,7 @@ import os
 import socket
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from mailadmin.stack.process import StackError
@@ -218,7 +218,7 @@ def load_config(layout: Layout) -> StackConfig:
     except (OSError, ValueError):
         data = {}
     known = {f.name: f for f in fields(StackConfig)}
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for key, val in data.items():
         if key in known and key not in ("state_dir", "ports"):
             kwargs[key] = Path(val) if key.endswith("_dir") and val is not None else val

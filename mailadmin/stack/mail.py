@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from mailadmin import postfix
@@ -18,19 +19,16 @@ from mailadmin.configfiles.postfix_maps import PostfixMaps, install_tables
 from mailadmin.configfiles.postfix_tables import LdapTable
 from mailadmin.configfiles.saslauthd import render_sasl_app_conf
 from mailadmin.stack.base import POSTFIX_BIND, Service, banner, require
+from mailadmin.stack.postfix_menu import PostfixMenu
 from mailadmin.stack.process import terminate, wait_gone
 
 
-class Postfix(Service):
+class Postfix(PostfixMenu, Service):
     name = "postfix"
 
     @property
     def pidfile(self) -> Path:
         return self.layout.postfix_pid
-
-    @property
-    def etc(self) -> Path:
-        return self.layout.postfix_etc
 
     def address(self) -> str:
         return f"smtp://127.0.0.1:{self.ctx.ports.smtp} submission://127.0.0.1:{self.ctx.ports.submission}"
@@ -55,8 +53,10 @@ class Postfix(Service):
     def table(self, name: str) -> str:
         return self.maps().ref(name)
 
-    def params(self) -> PostfixParams:
+    def params(self, settings: Mapping[str, str] | None = None) -> PostfixParams:
+        """`settings`: the menu's values (mailadmin/stack/postfix_menu.py); None: the stored ones."""
         p, ports = self.layout.postfix, self.ctx.ports
+        menu = self.stored() if settings is None else settings
         return PostfixParams(
             config_dir=self.etc,
             queue_dir=p / "spool",
@@ -77,6 +77,7 @@ class Postfix(Service):
             content_filter=ContentFilter(filter_port=ports.mailfilter, reinject_port=ports.reinject),
             # the SMTP relay rules (DLV-04, mailadmin/stack/policyd.py): asked first, 451 while it is down
             relay_policy=RelayPolicy(port=ports.policyd),
+            menu={k: val for k, val in menu.items() if not k.startswith("ldap_")},
         )
 
     def prepare(self) -> None:

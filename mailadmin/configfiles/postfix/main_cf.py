@@ -3,7 +3,7 @@ the restriction lists (mailadmin/configfiles/postfix/restrictions.py) in their o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mailadmin.configfiles import values as v
@@ -90,6 +90,7 @@ def render_main_cf(p: PostfixParams) -> str:
     settings += _content_filter_settings(p.content_filter)
     settings = with_relay_policy(settings, p.relay_policy)
     settings = with_submission_recipients(settings)
+    settings = with_menu(settings, p.menu)
     known = {key for key, _ in settings}
     for i, (key, value) in enumerate(p.extra):
         v.word(f"extra[{i}].name", key)
@@ -98,6 +99,18 @@ def render_main_cf(p: PostfixParams) -> str:
         settings.append((key, v.text(f"extra[{i}]({key})", value, allow_empty=True)))
     body = "".join(f"{key} = {value}\n" for key, value in settings)
     return with_header(body, source=SOURCE)
+
+
+def with_menu(settings: list[tuple[str, str]], menu: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The menu's values: each replaces the renderer's line of that name where it stands; the others follow
+    in name order (so the file, and its checksum, do not depend on the order the values were set in)."""
+    for key, value in menu.items():
+        v.word("menu", key)
+        v.text(f"menu[{key}]", value, allow_dollar=True, allow_empty=True)
+    out = [(key, menu.get(key, value)) for key, value in settings]
+    known = {key for key, _ in settings}
+    out += [(key, menu[key]) for key in sorted(menu) if key not in known]
+    return out
 
 
 def virtual_settings(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,3 +123,7 @@ class PostfixParams:
     maximal_backoff_time: str = "4h"
     queue_run_delay: str = "1h"
     extra: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    # The Configuration menu's values (mailadmin/configfiles/registry/postfix.py, checked there): each one
+    # replaces the renderer's own line of that name in place, or is added after them. Never the `ldap_*`
+    # entries (those are the lookup tables' settings, see PostfixMaps).
+    menu: Mapping[str, str] = field(default_factory=dict)

@@ -38,7 +38,7 @@ class Kind(enum.StrEnum):
     DN = "dn"  # an LDAP distinguished name without escapes
     PATH = "path"  # an absolute path inside one of the service's allowed directories
     HOST = "host"  # a host name or IPv4 address
-    SECRET = "secret"  # a password: never shown, never in an error message or a diff
+    SECRET = "secret"  # noqa: S105 - a password: never shown, never in an error message or a diff
 
 
 @dataclass(frozen=True)
@@ -127,11 +127,10 @@ def check(param: Param, raw: object, *, allowed_dirs: Iterable[str] = (), forbid
         raise v.ConfigValueError(name, f"is longer than {MAX_VALUE} characters")
     if raw == "" and param.empty:
         return ""
-    common = {"allow_dollar": param.dollar, "forbid": forbid, "max_length": MAX_VALUE}
     kind = param.kind
     if kind is Kind.SECRET:
         return v.text(name, raw, forbid=forbid + " ", secret=True, max_length=512)
-    text = v.text(name, raw, **common)
+    text = v.text(name, raw, allow_dollar=param.dollar, forbid=forbid, max_length=MAX_VALUE)
     if kind is Kind.TEXT:
         if param.pattern is not None and not param.pattern.fullmatch(text):
             raise v.ConfigValueError(name, f"must look like {param.example or param.pattern.pattern}", raw)

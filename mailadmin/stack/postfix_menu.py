@@ -1,0 +1,146 @@
+"""Postfix in the Configuration menu (mailadmin/configfiles/change): render, validate a staged copy, reload,
+and a smoke test of the running server. Mixed into the stack's Postfix, so the menu and the stack's start
+render main.cf from the same stored values."""
+
+from __future__ import annotations
+
+import shutil
+import smtplib
+import socket
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from mailadmin import postfix
+from mailadmin.configfiles import atomic_write, contract, store
+from mailadmin.configfiles.postfix import PostfixParams, render_main_cf
+from mailadmin.stack.base import POSTFIX_BIND, Context
+from mailadmin.stack.config import Layout
+from mailadmin.stack.process import StackError, child_env
+
+MANAGED = ("main.cf",)
+
+
+class PostfixMenu:
+    name = "postfix"
+    ctx: Context
+    layout: Layout
+
+    @property
+    def etc(self) -> Path:
+        return self.layout.postfix_etc
+
+    def params(self, settings: Mapping[str, str] | None = None) -> PostfixParams:
+        raise NotImplementedError
+
+    def stored(self) -> dict[str, str]:
+        return store.values(self.layout.menu, "postfix")
+
+    def render(self, settings: Mapping[str, str]) -> dict[str, str]:
+        return {"main.cf": render_main_cf(self.params(settings))}
+
+    def config_path(self, file: str) -> Path:
+        if file not in MANAGED:
+            raise StackError(f"postfix: {file!r} is not a file the menu manages")
+        return self.etc / file
+
+    def allowed_dirs(self) -> list[str]:
+        return [str(self.etc), "/etc/postfix", "/etc/ssl"]
+
+    def validate_dir(self, staging: Path) -> None:
+        """`postfix check` and `postconf -n` (no warnings) on a staged copy: main.cf as rendered, with
+        config_directory pointing at the copy (Postfix warns when they differ), and the running master.cf."""
+        main = staging / "main.cf"
+        text = main.read_text(encoding="utf-8").replace(
+            f"config_directory = {self.etc}\n", f"config_directory = {staging}\n", 1
+        )
+        atomic_write(main, text, mode=0o640, backdate=3)  # a hot main.cf makes postfix nap until it cools
+        shutil.copy2(self.etc / "master.cf", staging / "master.cf")
+        warnings = postfix.postconf_warnings(staging)
+        if warnings:
+            raise StackError("; ".join(warnings))
+        problems = postfix.postfix_check(staging)
+        if problems:
+            raise StackError("; ".join(problems))
+
+    def defaults(self) -> dict[str, str]:
+        return postfix.postconf_d()
+
+    def values_of(self, directory: Path | None) -> dict[str, str]:
+        """The parameters main.cf in `directory` sets (None: the running one), as `postconf -n` reads them."""
+        return postfix.postconf_n(directory or self.etc)
+
+    def reload(self) -> None:
+        postfix.postfix_reload(self.etc)
+
+    def smoke(self) -> str:
+        """EHLO on the SMTP port, RCPT TO a mailbox of the directory (when there is one), and an LHLO to where
+        virtual_transport delivers: what a change can break without Postfix itself noticing."""
+        ports = self.ctx.ports
+        with smtplib.SMTP("127.0.0.1", ports.smtp, timeout=10) as smtp:
+            code, _ = smtp.ehlo("smoke-test.mailadmin.invalid")
+            if code != 250:
+                raise StackError(f"EHLO answered {code}")
+            size = smtp.esmtp_features.get("size", "")
+            proved = [f"EHLO 250 (SIZE {size or 'not announced'})"]
+            mailbox = self._known_mailbox()
+            if mailbox:
+                smtp.mail("")
+                code, reply = smtp.rcpt(mailbox)
+                if code != 250:
+                    raise StackError(f"RCPT TO <{mailbox}> answered {code} {reply.decode(errors='replace')}")
+                smtp.rset()
+                proved.append(f"RCPT TO <{mailbox}> 250")
+        proved.append(self._lmtp_answers())
+        return "; ".join(proved)
+
+    def _lmtp_answers(self) -> str:
+        transport = postfix.postconf_h(self.etc, "virtual_transport")
+        kind, _, address = transport.partition(":")
+        if kind != "lmtp" or not address.startswith("inet:"):
+            return f"virtual_transport {transport} (not checked)"
+        host, _, port = address.removeprefix("inet:").rpartition(":")
+        host = host.strip("[]")
+        try:
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.settimeout(5)
+                greeting = sock.recv(512)
+        except (OSError, ValueError) as exc:
+            raise StackError(f"nothing answers at the LMTP address {host}:{port} ({exc})") from exc
+        if not greeting.startswith(b"220"):
+            raise StackError(f"the LMTP address {host}:{port} greets with {greeting[:60]!r}, not 220")
+        return f"LMTP {host}:{port} 220"
+
+    def _known_mailbox(self) -> str | None:
+        """The address of one enabled account, found the way Postfix finds them (its own bind)."""
+        result = subprocess.run(
+            [
+                "ldapsearch",
+                "-x",
+                "-LLL",
+                "-o",
+                "ldif_wrap=no",
+                "-H",
+                self.ctx.ldap_uri,
+                "-D",
+                self.ctx.service_dn("postfix"),
+                "-y",
+                str(self.ctx.secrets.path(POSTFIX_BIND)),
+                "-b",
+                f"{contract.DOMAINS},{self.ctx.base_dn}",
+                "-z",
+                "1",
+                f"(&{contract.ENABLED_ACCOUNT}({contract.ADDRESS}=*))",
+                contract.ADDRESS,
+            ],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=child_env(),
+            timeout=10,
+            check=False,
+        )
+        for line in result.stdout.splitlines():
+            if line.lower().startswith(f"{contract.ADDRESS.lower()}: "):
+                return line.split(": ", 1)[1].strip()
+        return None

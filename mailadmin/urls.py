@@ -24,5 +24,6 @@ urlpatterns = [
     path("aliases/", include("aliases.urls")),
     path("folders/", include("folders.urls")),
     path("queue/", include("mailqueue.urls")),
+    path("configuration/", include("configuration.urls")),
     path("<slug:section>/<slug:slug>/", system.placeholder, name="placeholder"),
 ]

@@ -44,6 +44,21 @@ def is_hand_edited(text: str, *, comment: str = "#") -> bool:
     return not sums or sums[-1] != body_checksum("".join(body_lines))
 
 
+def keep_hand_edit(path: Path) -> Path | None:
+    """Before a start re-renders `path`: a copy of it beside it (`<name>.hand-edit-<UTC time>`) when somebody
+    edited it by hand, so the edit is never lost without a trace; the Configuration menu shows such an edit
+    while it is still in place. None when the file is missing or as the console wrote it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    if not is_hand_edited(text):
+        return None
+    copy = path.with_name(f"{path.name}.hand-edit-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    atomic_write(copy, text, mode=0o600)
+    return copy
+
+
 def atomic_write(
     path: Path | str,
     text: str,

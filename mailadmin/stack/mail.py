@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from mailadmin import postfix
 from mailadmin.configfiles import atomic_write
+from mailadmin.configfiles.files import keep_hand_edit
 from mailadmin.configfiles.postfix import (
     ContentFilter,
     PostfixParams,
@@ -91,6 +93,10 @@ class Postfix(PostfixMenu, Service):
             (p / sub).chmod(0o755)
         shutil.chown(p / "data", "postfix", "postfix")
         params = self.params()
+        # rendered from the menu's stored values; a hand edit since the last render is kept aside, not lost
+        kept = keep_hand_edit(self.etc / "main.cf")
+        if kept is not None:
+            print(f"postfix: main.cf was edited by hand; the edit is kept in {kept}", file=sys.stderr)
         # backdate: a main.cf younger than 2 s makes every Postfix program nap until it is older
         atomic_write(self.etc / "main.cf", render_main_cf(params), backdate=3)
         atomic_write(self.etc / "master.cf", render_master_cf(params), backdate=3)

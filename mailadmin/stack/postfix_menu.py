@@ -68,7 +68,10 @@ class PostfixMenu:
 
     def values_of(self, directory: Path | None) -> dict[str, str]:
         """The parameters main.cf in `directory` sets (None: the running one), as `postconf -n` reads them."""
-        return postfix.postconf_n(directory or self.etc)
+        values = postfix.postconf_n(directory or self.etc)
+        if directory is not None and "config_directory" in values:
+            values["config_directory"] = str(self.etc)  # a staged copy names itself (validate_dir)
+        return values
 
     def reload(self) -> None:
         postfix.postfix_reload(self.etc)

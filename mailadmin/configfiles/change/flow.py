@@ -198,6 +198,37 @@ def propose(
     )
 
 
+def values_in(svc: Managed, menu_dir: Path, files: Mapping[str, str]) -> dict[str, str]:
+    """The parameters `files` set, as the daemon reads them (validated first: DaemonRefused if it won't)."""
+    with _staged(menu_dir, svc, files) as staging:
+        try:
+            svc.validate_dir(staging)
+        except Exception as exc:
+            raise DaemonRefused(str(exc)) from exc
+        return _values_of(svc, staging)
+
+
+def adoptable(svc: Managed, registry: Registry, menu_dir: Path) -> tuple[dict[str, str | None], list[str]]:
+    """A hand edit of the managed files as menu changes: (changes, names that cannot be adopted because the
+    menu does not manage them or the console fixes them)."""
+    stored = store.load(menu_dir, svc.name)
+    rendered = svc.render(stored.values)
+    on_disk = {name: _read(svc.config_path(name)) or "" for name in rendered}
+    ours = values_in(svc, menu_dir, rendered)
+    theirs = values_in(svc, menu_dir, on_disk)
+    changes: dict[str, str | None] = {}
+    left_out = []
+    for name in sorted(set(ours) | set(theirs)):
+        if ours.get(name) == theirs.get(name):
+            continue
+        param = registry.get(name)
+        if param is None or param.fixed:
+            left_out.append(name)
+        else:
+            changes[name] = theirs.get(name)
+    return changes, left_out
+
+
 def _install_files(svc: Managed, files: Mapping[str, str]) -> None:
     for name, text in files.items():
         target = svc.config_path(name)

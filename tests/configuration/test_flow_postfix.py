@@ -1,0 +1,86 @@
+"""The change flow's steps against the running Postfix: refusals before staging, the daemon's own refusal,
+the automatic rollback when the smoke test fails, the lock against stale proposals, and what the stack's
+start does with a hand-edited main.cf."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from mailadmin.configfiles import store
+from mailadmin.configfiles.change import flow
+from mailadmin.configfiles.registry import Group, Kind, Param, Registry
+from mailadmin.configfiles.registry.postfix import POSTFIX
+from tests.configuration.conftest import ehlo_size
+
+# The console fixes virtual_transport in the real registry; this one lets a test break the LMTP address, the
+# fault the smoke test exists to catch (a real Postfix, a real dead port: no fake).
+BREAKABLE = Registry(
+    "postfix",
+    "Postfix",
+    "main.cf",
+    [Group("g", "g")],
+    [
+        Param("virtual_transport", Kind.TEXT, "g", "where mailboxes are delivered"),
+        Param("message_size_limit", Kind.SIZE, "g", "size", minimum=1024),
+        Param("smtpd_banner", Kind.TEXT, "g", "banner", dollar=True),
+    ],
+)
+
+
+def test_smoke_failure_rolls_back_by_itself(stack: Any, postfix_restored: Any) -> None:
+    svc, menu = postfix_restored, stack.layout.menu
+    main_cf = svc.config_path("main.cf").read_bytes()
+    before = store.load(menu, "postfix")
+    proposal = flow.propose(svc, BREAKABLE, menu, {"virtual_transport": "lmtp:inet:127.0.0.1:9"})
+    assert any(r.name == "virtual_transport" for r in proposal.rows)
+    outcome = flow.apply(svc, BREAKABLE, menu, proposal)
+    assert not outcome.applied and not outcome.rollback_problem
+    assert "nothing answers at the LMTP address 127.0.0.1:9" in outcome.reason
+    assert svc.config_path("main.cf").read_bytes() == main_cf
+    assert store.load(menu, "postfix") == before
+    # the running Postfix is back on the old file
+    assert svc.values_of(None)["virtual_transport"] != "lmtp:inet:127.0.0.1:9"
+
+
+def test_daemon_refusal_leaves_the_running_file(stack: Any, postfix_restored: Any) -> None:
+    svc, menu = postfix_restored, stack.layout.menu
+    main_cf = svc.config_path("main.cf").read_bytes()
+    # a $name Postfix does not know: postconf -n warns, so the staged copy is refused
+    with pytest.raises(flow.DaemonRefused, match="undefined|unused|warning"):
+        flow.propose(svc, BREAKABLE, menu, {"smtpd_banner": "$no_such_parameter_here ESMTP"})
+    assert svc.config_path("main.cf").read_bytes() == main_cf
+    assert list((menu / "staging").glob("*")) == []
+
+
+def test_unknown_and_fixed_names_are_refused_before_anything_is_rendered(stack: Any, postfix_restored: Any) -> None:
+    svc, menu = postfix_restored, stack.layout.menu
+    with pytest.raises(flow.ChangeRefused) as caught:
+        flow.propose(svc, POSTFIX, menu, {"no_such": "1", "virtual_transport": "lmtp:inet:127.0.0.1:9"})
+    assert set(caught.value.errors) == {"no_such", "virtual_transport"}
+
+
+def test_a_stale_proposal_is_refused(stack: Any, postfix_restored: Any) -> None:
+    svc, menu = postfix_restored, stack.layout.menu
+    first = flow.propose(svc, POSTFIX, menu, {"message_size_limit": "20000000"})
+    second = flow.propose(svc, POSTFIX, menu, {"message_size_limit": "30000000"})
+    assert flow.apply(svc, POSTFIX, menu, first).applied
+    with pytest.raises(flow.StaleProposal):
+        flow.apply(svc, POSTFIX, menu, second)
+    assert ehlo_size(int(os.environ["SMTP_PORT"])) == "20000000"
+
+
+def test_stack_start_keeps_a_hand_edit_aside(stack: Any, postfix_restored: Any) -> None:
+    """A restart renders from the stored values; a hand-edited main.cf is saved beside it first."""
+    svc = postfix_restored
+    path = svc.config_path("main.cf")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "# hand edit\n", encoding="utf-8")
+    svc.prepare()  # what the stack's start does before launching Postfix
+    kept = sorted(path.parent.glob("main.cf.hand-edit-*"))
+    assert kept and kept[-1].read_text(encoding="utf-8").endswith("# hand edit\n")
+    assert path.read_text(encoding="utf-8") == text
+    for k in kept:
+        k.unlink()

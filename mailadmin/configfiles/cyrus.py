@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +67,9 @@ class CyrusParams:
     annotation_definitions: Path | None = None
     # Groups resolved from LDAP by ptloader; None: only user identifiers in ACLs (auth_mech unix).
     pts: PtsLdap | None = None
+    # The Configuration menu's stored values (mailadmin/stack/cyrus_menu.py): each replaces the renderer's
+    # line of that key where it stands, the others follow in key order (see `with_menu`).
+    menu: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def lmtp_socket(self) -> Path:
@@ -138,7 +141,21 @@ def render_imapd_conf(p: CyrusParams) -> str:
         if key in known:
             raise v.ConfigValueError(f"extra[{i}].name", "is set by the renderer already", key)
         settings.append((key, v.text(f"extra[{i}]({key})", value)))
+    settings = with_menu(settings, p.menu)
     return with_header("".join(f"{key}: {value}\n" for key, value in settings), source=SOURCE)
+
+
+def with_menu(settings: list[tuple[str, str]], menu: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The menu's values: each replaces the renderer's line of that key where it stands; the others follow
+    in key order (so the file does not depend on the order the values were set in). The registry checked
+    each value already; this is the renderer's own line of defence against a line break or a stray key."""
+    for key, value in menu.items():
+        v.text("menu", key, pattern=_KEY, max_length=100)
+        v.text(f"menu[{key}]", value, allow_empty=True)
+    out = [(key, menu.get(key, value)) for key, value in settings]
+    known = {key for key, _ in settings}
+    out += [(key, menu[key]) for key in sorted(menu) if key not in known]
+    return out
 
 
 def _pts_settings(pts: PtsLdap, socket: Path) -> list[tuple[str, str]]:

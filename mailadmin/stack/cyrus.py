@@ -1,9 +1,11 @@
-"""Cyrus IMAP (the mail store): imapd.conf and cyrus.conf rendered at every start, cyrmaster launched."""
+"""Cyrus IMAP (the mail store): imapd.conf and cyrus.conf rendered at every start, cyrmaster launched.
+The Configuration menu's part (render, validate, reload, smoke test) is in cyrus_menu.py."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from mailadmin.configfiles import atomic_write
@@ -17,10 +19,11 @@ from mailadmin.configfiles.cyrus import (
     render_imapd_conf,
 )
 from mailadmin.stack.base import CYRUS_ADMIN, SASLAUTHD_BIND, Service, banner, require
+from mailadmin.stack.cyrus_menu import CyrusMenu
 from mailadmin.stack.process import run
 
 
-class Cyrus(Service):
+class Cyrus(CyrusMenu, Service):
     name = "cyrus"
 
     def syslog_marker(self) -> str:
@@ -36,8 +39,10 @@ class Cyrus(Service):
     def logs(self) -> list[Path]:
         return [self.layout.cyrus / "cyrmaster.log", self.layout.syslog_file]
 
-    def params(self) -> CyrusParams:
+    def params(self, settings: Mapping[str, str] | None = None) -> CyrusParams:
+        """`settings`: the menu's values (mailadmin/stack/cyrus_menu.py); None: the stored ones."""
         c = self.layout.cyrus
+        menu = self.stored() if settings is None else settings
         return CyrusParams(
             imapd_conf=self.layout.imapd_conf,
             config_dir=c / "lib",
@@ -65,6 +70,7 @@ class Cyrus(Service):
                 suffix=self.ctx.base_dn,
                 cache_timeout=2,
             ),
+            menu=dict(menu),
         )
 
     def prepare(self) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
@@ -62,6 +62,7 @@ def bind_tables(
     base_dn: str,
     mailbox_domain: str = "",
     hosted_domains: str = "",
+    settings: Mapping[str, str] | None = None,
 ) -> list[LdapTable]:
     """The tables of `specs` for one directory. `hosted_domains`: the table ref (TYPE:/path) of the domain
     table, for the tables that look up keys of hosted domains only."""
@@ -78,6 +79,7 @@ def bind_tables(
                 query_filter=spec.query_filter,
                 result_attribute=spec.result_attribute,
                 result_format=result_format,
+                settings=dict(settings or {}),
                 scope=spec.scope,
                 domains=(mailbox_domain,) if spec.mailbox_domain_keys else (),
                 domain_tables=(hosted_domains,) if spec.hosted_domain_keys else (),
@@ -110,6 +112,8 @@ class PostfixMaps:
     bind_pw: str
     mailbox_domain: str
     table_dir: Path
+    # More ldap_table(5) settings for every table (the menu's `ldap_*` values without their prefix)
+    settings: Mapping[str, str] = field(default_factory=dict)
 
     def ref(self, name: str) -> str:
         return f"ldap:{self.table_dir}/{name}.cf"
@@ -123,6 +127,7 @@ class PostfixMaps:
             base_dn=self.base_dn,
             mailbox_domain=self.mailbox_domain,
             hosted_domains=self.ref(c.DOMAINS_TABLE.name),
+            settings=self.settings,
         )
 
     def lookup_tables(self) -> LookupTables:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailadmin import postfix
@@ -35,6 +35,9 @@ class LdapTable:
     # Also in `domain`: tables (TYPE:/path) keyed by domain, e.g. the hosted domains, so the list follows
     # the directory (system aliases apply to hosted domains only, never to a remote postmaster@).
     domain_tables: Sequence[str] = ()
+    # ldap_table(5) settings from the Configuration menu (checked by its registry): each replaces the line of
+    # that name or is added; never the contract's own (query_filter, result_attribute, ...).
+    settings: Mapping[str, str] = field(default_factory=dict)
 
 
 def table_ref(name: str, ref: str) -> str:
@@ -71,8 +74,30 @@ def render_ldap_table(t: LdapTable) -> str:
         names = [v.host(f"{t.name}.domains[{i}]", d) for i, d in enumerate(t.domains)]
         names += [table_ref(f"{t.name}.domain_tables[{i}]", d) for i, d in enumerate(t.domain_tables)]
         lines.append(("domain", ", ".join(names)))
+    for key, value in t.settings.items():
+        if key not in MENU_SETTINGS:
+            raise v.ConfigValueError(f"{t.name}.{key}", "is not a table setting the menu may change")
+        checked = v.text(f"{t.name}.{key}", value, forbid="%")
+        lines = [(k, checked if k == key else val) for k, val in lines]
+        if key not in {k for k, _ in lines}:
+            lines.append((key, checked))
     body = "".join(f"{key} = {value}\n" for key, value in lines)
     return with_header(body, source=SOURCE)
+
+
+# What the menu's `ldap_*` parameters may set in a table (mailadmin/configfiles/registry/postfix_ldap.py)
+# besides the server, base, bind DN and password, which PostfixMaps takes as fields.
+MENU_SETTINGS = frozenset(
+    {
+        "server_port",
+        "timeout",
+        "version",
+        "size_limit",
+        "start_tls",
+        "tls_require_cert",
+        "tls_ca_cert_file",
+    }
+)
 
 
 def _filter(name: str, value: str) -> str:

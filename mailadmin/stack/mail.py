@@ -38,15 +38,19 @@ class Postfix(PostfixMenu, Service):
     def logs(self) -> list[Path]:
         return [self.layout.maillog]
 
-    def maps(self) -> PostfixMaps:
-        """The ldap: tables of the directory contract (mailadmin/configfiles/contract.py), in etc/."""
+    def maps(self, settings: Mapping[str, str] | None = None) -> PostfixMaps:
+        """The ldap: tables of the directory contract (mailadmin/configfiles/contract.py), in etc/, with the
+        menu's `ldap_*` values (`settings`; None: the stored ones)."""
+        menu = self.stored() if settings is None else settings
+        ldap = {k.removeprefix("ldap_"): val for k, val in menu.items() if k.startswith("ldap_")}
         return PostfixMaps(
-            server_uri=self.ctx.ldap_uri,
-            base_dn=self.ctx.base_dn,
-            bind_dn=self.ctx.service_dn("postfix"),
-            bind_pw=self.ctx.secrets.get(POSTFIX_BIND),
+            server_uri=ldap.pop("server_host", self.ctx.ldap_uri),
+            base_dn=ldap.pop("search_base", self.ctx.base_dn),
+            bind_dn=ldap.pop("bind_dn", self.ctx.service_dn("postfix")),
+            bind_pw=ldap.pop("bind_pw", "") or self.ctx.secrets.get(POSTFIX_BIND),
             mailbox_domain=self.ctx.config.mailbox_domain,
             table_dir=self.etc,
+            settings=ldap,
         )
 
     def tables(self) -> list[LdapTable]:
@@ -74,7 +78,7 @@ class Postfix(PostfixMenu, Service):
             submission_port=ports.submission,
             sasl_config_dir=self.etc / "sasl",
             syslog_name="postfix-mailadmin",
-            **self.maps().lookup_tables(),
+            **self.maps(menu).lookup_tables(),
             # every message through the disclaimer filter (DLV-03, mailadmin/stack/mailfilter.py)
             content_filter=ContentFilter(filter_port=ports.mailfilter, reinject_port=ports.reinject),
             # the SMTP relay rules (DLV-04, mailadmin/stack/policyd.py): asked first, 451 while it is down

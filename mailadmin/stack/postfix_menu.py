@@ -4,6 +4,7 @@ render main.cf from the same stored values."""
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import smtplib
 import socket
@@ -14,11 +15,11 @@ from pathlib import Path
 from mailadmin import postfix
 from mailadmin.configfiles import atomic_write, contract, store
 from mailadmin.configfiles.postfix import PostfixParams, render_main_cf
+from mailadmin.configfiles.postfix_maps import PostfixMaps
+from mailadmin.configfiles.postfix_tables import render_ldap_table
 from mailadmin.stack.base import POSTFIX_BIND, Context
 from mailadmin.stack.config import Layout
 from mailadmin.stack.process import StackError, child_env
-
-MANAGED = ("main.cf",)
 
 
 class PostfixMenu:
@@ -36,11 +37,17 @@ class PostfixMenu:
     def stored(self) -> dict[str, str]:
         return store.values(self.layout.menu, "postfix")
 
+    def maps(self, settings: Mapping[str, str] | None = None) -> PostfixMaps:
+        raise NotImplementedError
+
     def render(self, settings: Mapping[str, str]) -> dict[str, str]:
-        return {"main.cf": render_main_cf(self.params(settings))}
+        """main.cf and every `ldap:` table file (the `ldap_*` parameters go into each table)."""
+        files = {"main.cf": render_main_cf(self.params(settings))}
+        files.update({f"{t.name}.cf": render_ldap_table(t) for t in self.maps(settings).tables()})
+        return files
 
     def config_path(self, file: str) -> Path:
-        if file not in MANAGED:
+        if file != "main.cf" and file not in {f"{t.name}.cf" for t in self.maps({}).tables()}:
             raise StackError(f"postfix: {file!r} is not a file the menu manages")
         return self.etc / file
 
@@ -62,6 +69,18 @@ class PostfixMenu:
         problems = postfix.postfix_check(staging)
         if problems:
             raise StackError("; ".join(problems))
+        # each changed table answers a lookup of a key that cannot exist (a bind, base or TLS mistake is an
+        # error here, before the running tables are touched)
+        for table in sorted(staging.glob("*.cf")):
+            if table.name in ("main.cf", "master.cf"):
+                continue
+            live = self.etc / table.name
+            if live.exists() and live.read_bytes() == table.read_bytes():
+                continue
+            key = f"mailadmin-probe-{secrets.token_hex(4)}@mailadmin.invalid"
+            answer = postfix.postmap_query(key, f"ldap:{table}", self.etc)
+            if answer is not None:
+                raise StackError(f"{table.name}: the probe key {key} found {answer!r}")
 
     def defaults(self) -> dict[str, str]:
         return postfix.postconf_d()

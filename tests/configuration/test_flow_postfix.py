@@ -55,7 +55,9 @@ def test_daemon_refusal_leaves_the_running_file(stack: Any, postfix_restored: An
     assert list((menu / "staging").glob("*")) == []
 
 
-def test_unknown_and_fixed_names_are_refused_before_anything_is_rendered(stack: Any, postfix_restored: Any) -> None:
+def test_unknown_and_fixed_names_are_refused_before_anything_is_rendered(
+    stack: Any, postfix_restored: Any
+) -> None:
     svc, menu = postfix_restored, stack.layout.menu
     with pytest.raises(flow.ChangeRefused) as caught:
         flow.propose(svc, POSTFIX, menu, {"no_such": "1", "virtual_transport": "lmtp:inet:127.0.0.1:9"})
@@ -84,3 +86,38 @@ def test_stack_start_keeps_a_hand_edit_aside(stack: Any, postfix_restored: Any) 
     assert path.read_text(encoding="utf-8") == text
     for k in kept:
         k.unlink()
+
+
+def test_ldap_table_settings_reach_every_table_and_a_bad_bind_is_refused(
+    stack: Any, postfix_restored: Any
+) -> None:
+    """ldap_* parameters go into every table file; a wrong bind password is caught by the staged tables'
+    lookup probe (postmap -q), before any running table is touched."""
+    svc, menu = postfix_restored, stack.layout.menu
+    tables = {p: p.read_bytes() for p in svc.etc.glob("*.cf") if p.name not in ("main.cf", "master.cf")}
+    with pytest.raises(flow.DaemonRefused):
+        flow.propose(svc, POSTFIX, menu, {"ldap_bind_pw": "wrong-password-1"})
+    assert {p: p.read_bytes() for p in tables} == tables
+    proposal = flow.propose(svc, POSTFIX, menu, {"ldap_timeout": "7"})
+    changed = [name for name, text in proposal.file_diffs.items() if text]
+    assert len(changed) == len(tables)  # every table, not main.cf
+    assert all("+timeout = 7" in proposal.file_diffs[name] for name in changed)
+    outcome = flow.apply(svc, POSTFIX, menu, proposal)
+    assert outcome.applied, outcome.reason
+    assert all(b"timeout = 7\n" in p.read_bytes() for p in tables)
+    # and back: the tables are restored with the previous version's values
+    back = flow.propose(svc, POSTFIX, menu, {"ldap_timeout": None})
+    assert flow.apply(svc, POSTFIX, menu, back).applied
+    assert {p: p.read_bytes() for p in tables} == tables
+
+
+def test_diffs_never_show_a_password(stack: Any, postfix_restored: Any) -> None:
+    from mailadmin.configfiles.change import diff
+
+    svc = postfix_restored
+    files = svc.render({"ldap_bind_pw": "Visible-secret-42"})
+    table = next(name for name in files if name != "main.cf")
+    shown = diff.file_diff(table, svc.config_path(table).read_text(encoding="utf-8"), files[table])
+    assert "+bind_pw = ******** (changed)" in shown
+    assert "Visible-secret-42" not in shown
+    assert svc.ctx.secrets.get("ldap-postfix") not in shown

@@ -20,8 +20,20 @@ _SECRET_LINE = re.compile(
 )
 
 
-def redact(text: str) -> str:
-    return _SECRET_LINE.sub(lambda m: m["key"] + HIDDEN, text)
+def redact(text: str, *, compared_with: str | None = None) -> str:
+    """`text` with every password blanked. With `compared_with` (the other side of a diff), a password that
+    differs from the one there shows as changed, so a diff still tells that it changed but never what to."""
+    before = {}
+    if compared_with is not None:
+        before = {m["key"].strip(): m.group(0) for m in _SECRET_LINE.finditer(compared_with)}
+
+    def mask(m: re.Match[str]) -> str:
+        key = m["key"].strip()
+        if compared_with is not None and before.get(key) != m.group(0):
+            return m["key"] + HIDDEN + " (changed)"
+        return m["key"] + HIDDEN
+
+    return _SECRET_LINE.sub(mask, text)
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,6 @@ def _without_checksum(text: str) -> list[str]:
 def file_diff(name: str, before: str | None, after: str) -> str:
     """Unified diff of one file, secrets blanked (an empty string when nothing changes)."""
     old = _without_checksum(redact(before or ""))
-    new = _without_checksum(redact(after))
+    new = _without_checksum(redact(after, compared_with=before or ""))
     label = f"{name} (running)" if before is not None else f"{name} (new file)"
     return "".join(difflib.unified_diff(old, new, fromfile=label, tofile=f"{name} (proposed)", n=2))

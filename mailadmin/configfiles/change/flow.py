@@ -232,6 +232,8 @@ def adoptable(svc: Managed, registry: Registry, menu_dir: Path) -> tuple[dict[st
 def _install_files(svc: Managed, files: Mapping[str, str]) -> None:
     for name, text in files.items():
         target = svc.config_path(name)
+        if _read(target) == text:
+            continue
         try:
             st = target.stat()
         except FileNotFoundError:

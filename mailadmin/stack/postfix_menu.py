@@ -11,6 +11,7 @@ import socket
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 from mailadmin import postfix
 from mailadmin.configfiles import atomic_write, contract, store
@@ -94,6 +95,14 @@ class PostfixMenu:
 
     def reload(self) -> None:
         postfix.postfix_reload(self.etc)
+
+    def restart(self) -> None:
+        """For parameters a reload does not apply (inet_interfaces, inet_protocols, ...): stop, start, and
+        wait for both ports' greetings (the stack's own Service methods)."""
+        service = cast(Any, self)
+        service.stop()
+        service.launch()
+        service.wait_ready(self.ctx.config.timeout)
 
     def smoke(self) -> str:
         """EHLO on the SMTP port, RCPT TO a mailbox of the directory (when there is one), and an LHLO to where

@@ -121,3 +121,16 @@ def test_diffs_never_show_a_password(stack: Any, postfix_restored: Any) -> None:
     assert "+bind_pw = ******** (changed)" in shown
     assert "Visible-secret-42" not in shown
     assert svc.ctx.secrets.get("ldap-postfix") not in shown
+
+
+def test_a_parameter_that_needs_a_restart_restarts_postfix(stack: Any, postfix_restored: Any) -> None:
+    svc, menu = postfix_restored, stack.layout.menu
+    pid = svc.pid()
+    outcome = flow.apply(
+        svc, POSTFIX, menu, flow.propose(svc, POSTFIX, menu, {"inet_interfaces": "127.0.0.1"})
+    )
+    assert outcome.applied, outcome.reason
+    assert svc.pid() != pid  # a new master: reload would not have applied inet_interfaces
+    assert svc.values_of(None)["inet_interfaces"] == "127.0.0.1"
+    back = flow.apply(svc, POSTFIX, menu, flow.propose(svc, POSTFIX, menu, {"inet_interfaces": None}))
+    assert back.applied, back.reason

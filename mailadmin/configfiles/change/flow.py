@@ -280,7 +280,7 @@ def apply(svc: Managed, registry: Registry, menu_dir: Path, proposal: Proposal) 
         timings["install"] = time.monotonic() - tick
         try:
             tick = time.monotonic()
-            svc.reload()
+            _reload(svc, registry, again.changes)
             timings["reload"] = time.monotonic() - tick
             tick = time.monotonic()
             smoke = svc.smoke()
@@ -288,7 +288,7 @@ def apply(svc: Managed, registry: Registry, menu_dir: Path, proposal: Proposal) 
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
             log.warning("%s: change to version %s failed (%s); rolling back", svc.name, new.version, reason)
-            problem = _roll_back(svc, menu_dir, stored, again.values, previous_files)
+            problem = _roll_back(svc, registry, menu_dir, stored, again.values, previous_files)
             return Outcome(
                 service=svc.name,
                 applied=False,
@@ -309,8 +309,19 @@ def apply(svc: Managed, registry: Registry, menu_dir: Path, proposal: Proposal) 
     )
 
 
+def _reload(svc: Managed, registry: Registry, changes: Mapping[str, str | None]) -> None:
+    """A reload, or a restart when a changed parameter takes effect only then (Param.restart) and the
+    service can restart itself."""
+    restart = getattr(svc, "restart", None)
+    if restart is not None and any((p := registry.get(name)) is not None and p.restart for name in changes):
+        restart()
+    else:
+        svc.reload()
+
+
 def _roll_back(
     svc: Managed,
+    registry: Registry,
     menu_dir: Path,
     stored: store.Stored,
     failed_values: Mapping[str, str],
@@ -324,7 +335,8 @@ def _roll_back(
             if text is None:
                 svc.config_path(name).unlink(missing_ok=True)
         store.save(menu_dir, svc.name, stored.values, stored.version)
-        svc.reload()
+        names = set(stored.values) | set(failed_values)
+        _reload(svc, registry, {n: None for n in names if stored.values.get(n) != failed_values.get(n)})
         svc.smoke()
     except Exception as exc:  # reported on the page and in the log; nothing more can be done here
         log.exception("%s: rollback failed", svc.name)

@@ -10,6 +10,8 @@ PACKAGES=(
   cyrus-imapd cyrus-admin cyrus-clients              # Cyrus IMAP (conflicts with dovecot-imapd)
   sasl2-bin libsasl2-modules                         # saslauthd, saslpasswd2
   redis-server postgresql                            # Celery broker, Django database
+  nginx openssl                                      # HTTPS in front of the console (ssl, proxy, gzip)
+  proftpd-core proftpd-mod-ldap                      # free/busy FTP with directory logins (mod_ldap)
   libldap2-dev libsasl2-dev libpq-dev gcc            # to build python-ldap and psycopg2
   python3-dev python3-venv
   chromium chromium-driver                           # browser tests (never a downloaded browser)
@@ -35,5 +37,26 @@ if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
   trap '"${SUDO[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
 fi
+# The system daemons' PID files (Debian's defaults). A daemon that runs already was started by someone else
+# and is left alone; one that a postinst starts despite policy-rc.d is stopped below, by its PID file only.
+SYSTEM_PIDFILES=(/run/nginx.pid /run/proftpd.pid)
+running_pid() {
+  local pid s
+  [[ -s $1 ]] || return 1
+  pid=$(tr -cd '0-9' < "$1") && [[ -n $pid ]] || return 1
+  s=$(ps -o stat= -p "$pid" 2>/dev/null) && [[ -n $s && $s != Z* ]] || return 1
+  echo "$pid"
+}
+declare -A before=()
+for f in "${SYSTEM_PIDFILES[@]}"; do
+  before[$f]=$(running_pid "$f" || true)
+done
 "${SUDO[@]}" apt-get update -q
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+for f in "${SYSTEM_PIDFILES[@]}"; do
+  pid=$(running_pid "$f" || true)
+  if [[ -n $pid && $pid != "${before[$f]}" ]]; then
+    echo "stopping the system daemon the install started (pid $pid from $f)"
+    "${SUDO[@]}" kill -TERM "$pid" 2>/dev/null || true
+  fi
+done

@@ -31,25 +31,68 @@ class Ports:
     reinject: int = 10031
     # The SMTP relay rules' policy service (manage.py policyd, DLV-04).
     policyd: int = 10040
+    # nginx: HTTPS in front of the console (mailadmin/stack/web.py).
+    https: int = 10443
+    # ProFTPD: free/busy files over FTP with directory logins (mailadmin/stack/ftp.py); passive data
+    # connections use FTP_PASSIVE_COUNT ports from ftp_passive on.
+    ftp: int = 10021
+    ftp_passive: int = 10050
 
     def listening(self) -> dict[str, int]:
-        """The ports our daemons bind (the relay port is meant to stay dead)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "relay"}
+        """The ports our daemons bind (the relay port is meant to stay dead; the passive FTP ports are bound
+        only for a transfer)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("relay", "ftp_passive")}
+
+    @property
+    def ftp_passive_range(self) -> tuple[int, int]:
+        """First and last passive FTP port (ProFTPD's PassivePorts)."""
+        return self.ftp_passive, self.ftp_passive + FTP_PASSIVE_COUNT - 1
 
     @classmethod
     def auto(cls) -> Ports:
-        """Free loopback ports from the kernel. All sockets stay open until every port is chosen, so the
-        eight are distinct; another program may still take one before the daemons bind it (start() checks)."""
-        socks = []
+        """Free loopback ports from the kernel. All sockets stay open until every port is chosen, so they
+        are distinct; another program may still take one before the daemons bind it (start() checks)."""
+        socks: list[socket.socket] = []
         try:
-            for _ in fields(cls):
+            chosen: dict[str, int] = {}
+            for f in fields(cls):
+                if f.name == "ftp_passive":
+                    continue
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sock.bind(("127.0.0.1", 0))
                 socks.append(sock)
-            return cls(*(s.getsockname()[1] for s in socks))
+                chosen[f.name] = sock.getsockname()[1]
+            chosen["ftp_passive"] = _free_block(FTP_PASSIVE_COUNT, socks)
+            return cls(**chosen)
         finally:
             for sock in socks:
                 sock.close()
+
+
+# A handful of passive FTP ports: the stack's FTP serves a few free/busy uploads at a time.
+FTP_PASSIVE_COUNT = 8
+
+
+def _free_block(count: int, socks: list[socket.socket]) -> int:
+    """The first of `count` consecutive free loopback ports. Each is held open in `socks` (closed by the
+    caller) so that no other port chosen in the same call lands inside the block."""
+    for _ in range(64):
+        first = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        first.bind(("127.0.0.1", 0))
+        base = first.getsockname()[1]
+        block = [first]
+        try:
+            for port in range(base + 1, base + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                block.append(sock)
+                sock.bind(("127.0.0.1", port))  # OSError: taken (or past 65535); try another base
+        except (OSError, OverflowError):
+            for sock in block:
+                sock.close()
+            continue
+        socks.extend(block)
+        return base
+    raise StackError(f"no {count} consecutive free loopback ports for passive FTP")
 
 
 def port_busy(port: int) -> bool:
@@ -168,6 +211,46 @@ class Layout:
     @property
     def pg_pid(self) -> Path:
         return self.pg_data / "postmaster.pid"
+
+    @property
+    def web(self) -> Path:
+        """nginx: its configuration, TLS certificate, logs, temp files and the gunicorn workers file."""
+        return self.root / "web"
+
+    @property
+    def nginx_conf(self) -> Path:
+        return self.web / "nginx.conf"
+
+    @property
+    def nginx_pid(self) -> Path:
+        return self.web / "run" / "nginx.pid"
+
+    @property
+    def gunicorn_env(self) -> Path:
+        """GUNICORN_WORKERS=N, from the menu's gunicorn_workers; scripts/run.sh reads it."""
+        return self.web / "gunicorn.env"
+
+    @property
+    def tls(self) -> Path:
+        """The self-signed certificates nginx serves, one pair per server name (keys 0600)."""
+        return self.web / "tls"
+
+    @property
+    def ftp(self) -> Path:
+        return self.root / "ftp"
+
+    @property
+    def proftpd_conf(self) -> Path:
+        return self.ftp / "proftpd.conf"
+
+    @property
+    def proftpd_pid(self) -> Path:
+        return self.ftp / "run" / "proftpd.pid"
+
+    @property
+    def freebusy(self) -> Path:
+        """The FTP users' homes, one per login, made by ProFTPD at the first login (each is jailed in it)."""
+        return self.ftp / "freebusy"
 
     @property
     def syslog(self) -> Path:

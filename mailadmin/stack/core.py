@@ -28,11 +28,13 @@ from mailadmin.stack.config import (
 )
 from mailadmin.stack.cyrus import Cyrus
 from mailadmin.stack.directory import Saslauthd, Slapd
+from mailadmin.stack.ftp import Proftpd
 from mailadmin.stack.mail import Postfix
 from mailadmin.stack.mailfilter import MailFilter, disclaimers_file
 from mailadmin.stack.policyd import Policyd
 from mailadmin.stack.process import StackError, processes_referencing
 from mailadmin.stack.support import Devlog, Postgres, Redis
+from mailadmin.stack.web import Nginx
 
 
 class ServiceState(NamedTuple):
@@ -174,6 +176,8 @@ class Stack:
             Redis(ctx),
             Postgres(ctx),
             Policyd(ctx),  # the relay rules (DLV-04): reads them from Redis
+            Nginx(ctx),  # HTTPS in front of the console; needs nothing else of the stack
+            Proftpd(ctx),  # free/busy FTP: logins checked against slapd
         ]
 
     def _resolve_ports(self) -> Ports:
@@ -230,6 +234,7 @@ class Stack:
         cfg, layout = self.config, self.layout
         base = cfg.base_dn
         console_port = os.environ.get("MAILADMIN_PORT", "8000")
+        ctx = Context(cfg, layout, ports, self.secrets)
         env = {
             "STACK_DIR": str(layout.root),
             "LDAP_URI": f"ldap://127.0.0.1:{ports.ldap}",
@@ -266,6 +271,10 @@ class Stack:
             "MAILFILTER_DISCLAIMERS": str(disclaimers_file(layout)),
             "MAILADMIN_MAILBOX_DOMAIN": cfg.mailbox_domain,
             "CONSOLE_URL": f"http://127.0.0.1:{console_port}/",
+            # nginx and ProFTPD report the port of their live file (the Configuration menu may change it)
+            "HTTPS_URL": Nginx(ctx).https_url(),
+            "FTP_HOST": "127.0.0.1",
+            "FTP_PORT": str(Proftpd(ctx).port()),
         }
         if layout.syslog_pid.exists():
             env["SYSLOG_FILE"] = str(layout.syslog_file)

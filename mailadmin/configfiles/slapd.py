@@ -6,8 +6,9 @@ slapd.d is built from it on every start of the private stack, and `slaptest`/`sl
 
 from __future__ import annotations
 
+import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,48 @@ DEFAULT_INDEXES: tuple[tuple[str, str], ...] = (
     ("mailCatchAll", "eq,pres"),
 )
 
+# The cn=config entries the Configuration menu writes into (a registry Param's `target`), by DN; the indexes
+# in braces are the ones this renderer gives them.
+ENTRY_DNS: dict[str, str] = {
+    "global": "cn=config",
+    "frontend": "olcDatabase={-1}frontend,cn=config",
+    "config": "olcDatabase={0}config,cn=config",
+    "mdb": "olcDatabase={1}mdb,cn=config",
+    "ppolicy": "olcOverlay={3}ppolicy,olcDatabase={1}mdb,cn=config",
+}
+# Where the attributes this renderer writes itself live (a menu value for one of them replaces that line).
+RENDERED_TARGETS: dict[str, str] = {
+    "olcLogLevel": "global",
+    "olcPasswordHash": "frontend",
+    "olcDbMaxSize": "mdb",
+    "olcDbNoSync": "mdb",
+    "olcSizeLimit": "mdb",
+    "olcPPolicyDefault": "ppolicy",
+    "olcPPolicyHashCleartext": "ppolicy",
+    "olcPPolicyUseLockout": "ppolicy",
+}
+# What makes an entry what it is, or the console's own rules and limits: never taken from the menu.
+MENU_REFUSED = frozenset(
+    a.lower()
+    for a in (
+        "objectClass",
+        "cn",
+        "olcDatabase",
+        "olcOverlay",
+        "olcSuffix",
+        "olcRootDN",
+        "olcRootPW",
+        "olcDbDirectory",
+        "olcAccess",
+        "olcLimits",
+        "olcDbIndex",
+        "olcModuleLoad",
+        "olcModulePath",
+    )
+)
+_ATTRIBUTE = re.compile(r"olc[A-Za-z0-9-]{1,60}")
+_SIZE_NUMBER = re.compile(r"[0-9]{1,12}|unlimited")
+
 # Operational attributes of slapo-ppolicy (2.5) that the service accounts may read: saslauthd and the console
 # need to see a lockout; nobody else needs them.
 PPOLICY_STATE_ATTRS = (
@@ -81,6 +124,12 @@ class SlapdParams:
     # Private containers (ACC-03), each spelled by `acl_dn`: one olcAccess rule per container, placed after
     # the password and ppolicy rules and before the catch-all read rule (see `access_rules`).
     private_containers: Sequence[str] = field(default_factory=tuple)
+    # The Configuration menu's stored values (mailadmin/stack/slapd_menu.py): attribute -> value, written into
+    # the entry `menu_targets` names for it (a key of ENTRY_DNS; RENDERED_TARGETS for the attributes written
+    # here anyway). A value replaces the renderer's own line of that attribute in that entry, or is added
+    # to the entry; an empty value removes the attribute. olcSizeLimit takes a number (see `menu_value`).
+    menu: Mapping[str, str] = field(default_factory=dict)
+    menu_targets: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def policy_dn(self) -> str:
@@ -179,6 +228,92 @@ def private_rule_container(rule: str) -> str | None:
     return match.group(1) if match else None
 
 
+def menu_value(attribute: str, value: str) -> str:
+    """The value as written to cn=config: a plain olcSizeLimit number N becomes the renderer's form
+    `size.soft=N size.hard=N size.prtotal=unlimited`, so paged searches (RFC 2696) are still not cut off."""
+    if attribute.lower() == "olcsizelimit" and _SIZE_NUMBER.fullmatch(value):
+        return f"size.soft={value} size.hard={value} size.prtotal=unlimited"
+    return value
+
+
+def menu_value_back(attribute: str, value: str) -> str:
+    """The inverse of `menu_value` for a value read from cn=config: the number when soft and hard limit are
+    one number (the form the renderer writes), else the value as it is."""
+    if attribute.lower() != "olcsizelimit" or _SIZE_NUMBER.fullmatch(value):
+        return value
+    parts = dict(word.partition("=")[::2] for word in value.split())
+    soft, hard = parts.get("size.soft"), parts.get("size.hard")
+    if soft is not None and soft == hard and _SIZE_NUMBER.fullmatch(soft):
+        return soft
+    size = parts.get("size")
+    return size if size is not None and len(parts) == 1 and _SIZE_NUMBER.fullmatch(size) else value
+
+
+def _menu_by_entry(p: SlapdParams) -> dict[str, dict[str, str]]:
+    """entry DN -> attribute -> line value, checked."""
+    out: dict[str, dict[str, str]] = {}
+    for attr, value in p.menu.items():
+        v.text("menu", attr, pattern=_ATTRIBUTE)
+        if attr.lower() in MENU_REFUSED:
+            raise v.ConfigValueError(attr, "is written by the console itself and cannot be set in the menu")
+        target = p.menu_targets.get(attr) or RENDERED_TARGETS.get(attr, "")
+        if target not in ENTRY_DNS:
+            raise v.ConfigValueError(attr, f"has no cn=config entry to go into (target {target!r})")
+        line = "" if value == "" else _ldif_value(f"menu[{attr}]", menu_value(attr, value))
+        out.setdefault(ENTRY_DNS[target], {})[attr] = line
+    return out
+
+
+def _with_menu(lines: Sequence[str], menu: Mapping[str, str]) -> list[str]:
+    """An entry's lines with the menu's attributes: each replaces the first line of that attribute (the
+    other values go), the rest are added in name order; an empty value removes the attribute."""
+    wanted = {attr.lower(): (attr, value) for attr, value in menu.items()}
+    out: list[str] = []
+    placed: set[str] = set()
+    for line in lines:
+        name = line.partition(":")[0].lower()
+        if name not in wanted:
+            out.append(line)
+            continue
+        if name not in placed:
+            attr, value = wanted[name]
+            if value:
+                out.append(f"{attr}: {value}")
+            placed.add(name)
+    out += [
+        f"{attr}: {value}" for key, (attr, value) in sorted(wanted.items()) if key not in placed and value
+    ]
+    return out
+
+
+def parse_config_ldif(text: str) -> dict[str, dict[str, list[str]]]:
+    """entry DN -> attribute -> values of an LDIF like `render_config_ldif` writes (include lines and
+    comments skipped; folded lines and base64 values understood). Attribute names as written."""
+    entries: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] | None = None
+    logical: list[str] = []
+    for raw in text.splitlines():
+        if raw.startswith(" ") and logical:
+            logical[-1] += raw[1:]
+        else:
+            logical.append(raw)
+    for line in logical:
+        if not line.strip():
+            current = None
+            continue
+        if line.startswith("#"):
+            continue
+        name, sep, rest = line.partition(":")
+        if not sep:
+            continue
+        value = base64.b64decode(rest[1:].strip()).decode("utf-8") if rest.startswith(":") else rest.strip()
+        if name.lower() == "dn":
+            current = entries.setdefault(value, {})
+        elif name.lower() != "include" and current is not None:
+            current.setdefault(name, []).append(value)
+    return entries
+
+
 def render_config_ldif(p: SlapdParams) -> str:
     base = v.dn("base_dn", p.base_dn)
     root_dn = v.dn("root_dn", p.root_dn)
@@ -198,11 +333,12 @@ def render_config_ldif(p: SlapdParams) -> str:
         v.text(f"indexes[{i}]", attrs, pattern=_INDEX_ATTRS)
         v.text(f"indexes[{i}]", kinds, pattern=_INDEX_KINDS)
 
+    menu = _menu_by_entry(p)
     out: list[str] = []
 
     def entry(dn: str, *lines: str) -> None:
         out.append(f"dn: {dn}")
-        out.extend(lines)
+        out.extend(_with_menu(lines, menu[dn]) if dn in menu else lines)
         out.append("")
 
     entry(

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import shutil
 import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from mailadmin.configfiles import atomic_write
 from mailadmin.configfiles.saslauthd import SaslauthdParams, render_saslauthd_conf
-from mailadmin.configfiles.slapd import SlapdParams, render_config_ldif
+from mailadmin.configfiles.slapd import ENTRY_DNS, SlapdParams, parse_config_ldif, render_config_ldif
 from mailadmin.directory import acl
 from mailadmin.directory.dit import is_inside
 from mailadmin.directory.skeleton import skeleton_ldif
 from mailadmin.stack.base import MANAGER, POSTFIX_BIND, SASLAUTHD_BIND, Service, require, unix_listening
 from mailadmin.stack.config import PROJECT_SCHEMA
 from mailadmin.stack.process import child_env, run
+from mailadmin.stack.slapd_menu import SlapdMenu
 
 
-class Slapd(Service):
+class Slapd(SlapdMenu, Service):
     name = "slapd"
 
     @property
@@ -45,18 +50,10 @@ class Slapd(Service):
         for sub in ("run", "data"):
             (ldap / sub).mkdir(parents=True, exist_ok=True)
         ldap.chmod(0o700)  # holds the whole directory and the config with the root password hash
-        params = SlapdParams(
-            base_dn=self.ctx.base_dn,
-            root_dn=self.ctx.manager_dn,
-            root_pw_hash=self.ctx.secrets.ssha(MANAGER),
-            run_dir=ldap / "run",
-            db_dir=ldap / "data",
-            project_schema=PROJECT_SCHEMA,
-            service_dns=(self.ctx.service_dn("postfix"), self.ctx.service_dn("saslauthd")),
-            nosync=self.ctx.config.nosync,
-        )
+        params = self.params()
         # cn=config is rebuilt from the rendered LDIF on every start, so a changed renderer always applies;
-        # the data (mdb) stays. Runtime edits of cn=config do not survive a restart of the private stack.
+        # the data (mdb) stays. The Configuration menu's values (slapd_menu.py) are part of the rendering, so
+        # what the menu changed live survives; edits of cn=config made any other way do not.
         self._build_config(params)
         marker = ldap / ".initialised"
         if not marker.exists():
@@ -89,8 +86,46 @@ class Slapd(Service):
     def slapd_d(self) -> Path:
         return self.layout.ldap / "slapd.d"
 
+    @property
+    def config_ldif(self) -> Path:
+        return self.layout.ldap / "config.ldif"
+
+    def params(
+        self, settings: Mapping[str, str] | None = None, *, private_containers: Sequence[str] = ()
+    ) -> SlapdParams:
+        """`settings`: the menu's values (mailadmin/stack/slapd_menu.py); None: the stored ones."""
+        ldap = self.layout.ldap
+        menu = self.stored() if settings is None else settings
+        return SlapdParams(
+            base_dn=self.ctx.base_dn,
+            root_dn=self.ctx.manager_dn,
+            root_pw_hash=self._root_pw_hash(),
+            run_dir=ldap / "run",
+            db_dir=ldap / "data",
+            project_schema=PROJECT_SCHEMA,
+            service_dns=(self.ctx.service_dn("postfix"), self.ctx.service_dn("saslauthd")),
+            nosync=self.ctx.config.nosync,
+            private_containers=tuple(private_containers),
+            menu=dict(menu),
+            menu_targets=self.menu_targets(),
+        )
+
+    def _root_pw_hash(self) -> str:
+        """The manager's {SSHA} hash in the last config.ldif when it still matches the secret, else a new
+        one: one salt per secret keeps the rendered LDIF the same from one rendering to the next (the menu
+        compares renderings, and shows a diff of the file)."""
+        secret = self.ctx.secrets.get(MANAGER)
+        try:
+            entries = parse_config_ldif(self.config_ldif.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            entries = {}
+        for value in entries.get(ENTRY_DNS["mdb"], {}).get("olcRootPW", []):
+            if _ssha_matches(value, secret):
+                return value
+        return self.ctx.secrets.ssha(MANAGER)
+
     def _build_config(self, params: SlapdParams) -> None:
-        config_ldif = atomic_write(self.layout.ldap / "config.ldif", render_config_ldif(params), mode=0o600)
+        config_ldif = atomic_write(self.config_ldif, render_config_ldif(params), mode=0o600)
         shutil.rmtree(self.slapd_d, ignore_errors=True)
         self.slapd_d.mkdir(mode=0o700)
         run(["/usr/sbin/slapadd", "-n0", "-F", self.slapd_d, "-l", config_ldif])
@@ -163,6 +198,19 @@ class Slapd(Service):
             check=False,
         )
         return result.returncode == 0
+
+
+def _ssha_matches(value: str, secret: str) -> bool:
+    if not value.startswith("{SSHA}"):
+        return False
+    try:
+        raw = base64.b64decode(value[6:], validate=True)
+    except ValueError:
+        return False
+    digest, salt = raw[:20], raw[20:]
+    # SHA-1 is what {SSHA} is (slapd's scheme); this only recognises the hash the stack wrote itself
+    computed = hashlib.sha1(secret.encode() + salt).digest()  # noqa: S324
+    return len(raw) > 20 and hmac.compare_digest(computed, digest)
 
 
 class Saslauthd(Service):

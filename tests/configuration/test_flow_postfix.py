@@ -134,3 +134,28 @@ def test_a_parameter_that_needs_a_restart_restarts_postfix(stack: Any, postfix_r
     assert svc.values_of(None)["inet_interfaces"] == "127.0.0.1"
     back = flow.apply(svc, POSTFIX, menu, flow.propose(svc, POSTFIX, menu, {"inet_interfaces": None}))
     assert back.applied, back.reason
+
+
+def test_fake_reload_failure_rolls_back(
+    stack: Any, postfix_restored: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fake: `postfix reload` failing (a real one can't be made to fail on demand) once, for the apply; the
+    rollback's reload is the real one."""
+    svc, menu = postfix_restored, stack.layout.menu
+    main_cf = svc.config_path("main.cf").read_bytes()
+    real_reload = svc.reload
+    calls = []
+
+    def failing_once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("postfix/postfix-script: fatal: the Postfix mail system is not running")
+        real_reload()
+
+    monkeypatch.setattr(svc, "reload", failing_once)
+    outcome = flow.apply(
+        svc, POSTFIX, menu, flow.propose(svc, POSTFIX, menu, {"message_size_limit": "7654321"})
+    )
+    assert not outcome.applied and "not running" in outcome.reason and not outcome.rollback_problem
+    assert svc.config_path("main.cf").read_bytes() == main_cf
+    assert ehlo_size(int(os.environ["SMTP_PORT"])) != "7654321"

@@ -274,3 +274,25 @@ def test_menu_values_cannot_change_the_structure(attr: str, value: str) -> None:
 )
 def test_size_limit_reads_back_as_the_number(raw: str, shown: str) -> None:
     assert menu_value_back("olcSizeLimit", raw) == shown
+
+
+def test_gateway_puts_earlier_entries_back_when_slapd_refuses_a_later_one(stack: Any) -> None:
+    """directory.config.apply_changes: cn=config takes the first modify, refuses the second; the first is
+    undone, so a change spanning entries is all or nothing."""
+    from mailadmin.directory import config as gateway
+    from mailadmin.directory.errors import DirectoryError
+
+    assert cn_config(stack, "cn=config", "olcIdleTimeout") == []
+    size_before = cn_config(stack, MDB, "olcSizeLimit")
+    with pytest.raises(DirectoryError, match="unable to parse limit"):
+        gateway.apply_changes(
+            {"cn=config": {"olcIdleTimeout": ["900"]}, MDB: {"olcSizeLimit": ["banana"]}},
+            uri=stack.layout.ldapi_uri,
+        )
+    assert cn_config(stack, "cn=config", "olcIdleTimeout") == []
+    assert cn_config(stack, MDB, "olcSizeLimit") == size_before
+    # and the gateway refuses what is not its business
+    with pytest.raises(DirectoryError):
+        gateway.modify_config(MDB, {"olcAccess": ["to * by * write"]}, uri=stack.layout.ldapi_uri)
+    with pytest.raises(DirectoryError):
+        gateway.modify_config(f"ou=domains,{settings.LDAP_BASE_DN}", {"olcSizeLimit": ["1"]})

@@ -274,11 +274,13 @@ def apply(svc: Managed, registry: Registry, menu_dir: Path, proposal: Proposal) 
             again = propose(svc, registry, menu_dir, proposal.values, replace_all=True)
         timings["validate"] = time.monotonic() - tick
         previous_files = {name: _read(svc.config_path(name)) for name in again.files}
-        tick = time.monotonic()
-        _install(svc, stored.values, again.values, again.files)
-        new = store.save(menu_dir, svc.name, again.values, stored.version + 1)
-        timings["install"] = time.monotonic() - tick
         try:
+            # inside the try: an install that fails half-way (a modify slapd refuses, a full disk) is rolled
+            # back like a failed reload
+            tick = time.monotonic()
+            _install(svc, stored.values, again.values, again.files)
+            store.save(menu_dir, svc.name, again.values, stored.version + 1)
+            timings["install"] = time.monotonic() - tick
             tick = time.monotonic()
             _reload(svc, registry, again.changes)
             timings["reload"] = time.monotonic() - tick
@@ -287,7 +289,9 @@ def apply(svc: Managed, registry: Registry, menu_dir: Path, proposal: Proposal) 
             timings["smoke"] = time.monotonic() - tick
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
-            log.warning("%s: change to version %s failed (%s); rolling back", svc.name, new.version, reason)
+            log.warning(
+                "%s: change to version %s failed (%s); rolling back", svc.name, stored.version + 1, reason
+            )
             problem = _roll_back(svc, registry, menu_dir, stored, again.values, previous_files)
             return Outcome(
                 service=svc.name,
@@ -302,7 +306,7 @@ def apply(svc: Managed, registry: Registry, menu_dir: Path, proposal: Proposal) 
     return Outcome(
         service=svc.name,
         applied=True,
-        version=new.version,
+        version=stored.version + 1,
         smoke=smoke,
         seconds=time.monotonic() - began,
         timings=timings,

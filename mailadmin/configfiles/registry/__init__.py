@@ -71,6 +71,9 @@ class Param:
     restart: bool = False
     # slapd: the cn=config entry the attribute lives in ("global", "frontend", "mdb", "ppolicy", ...).
     target: str = ""
+    # Characters the file this parameter is written into gives a meaning of its own (e.g. "%" in an ldap:
+    # table, which expands it), refused by `check` so the form says so rather than the renderer.
+    forbid: str = ""
 
     @property
     def secret(self) -> bool:
@@ -119,6 +122,7 @@ def check(param: Param, raw: object, *, allowed_dirs: Iterable[str] = (), forbid
     service's file format gives a meaning of its own (checked for every kind).
     """
     name = param.name
+    forbid += param.forbid
     if param.fixed:
         raise v.ConfigValueError(name, "is set by the console and cannot be changed here")
     if not isinstance(raw, str):

@@ -47,7 +47,7 @@ SETTINGS: tuple[Param, ...] = (
     Param("ldap_bind_dn", Kind.DN, LDAP, example="cn=postfix,ou=services,dc=example,dc=com", help=_(
         "The entry the tables log in as; it needs to read the mail attributes, nothing more. Example: "
         "cn=postfix,ou=services,dc=example,dc=com.")),
-    Param("ldap_bind_pw", Kind.SECRET, LDAP, example="secret123", help=_(
+    Param("ldap_bind_pw", Kind.SECRET, LDAP, forbid="%", example="secret123", help=_(
         "The password of ldap_bind_dn. It is written into every table file (readable by root and the "
         "postfix group only); no spaces or percent signs. Example: a long random string.")),
     Param("ldap_timeout", Kind.NUMBER, LDAP, unit="seconds", example="5", minimum=1, maximum=300, help=_(
@@ -66,7 +66,8 @@ SETTINGS: tuple[Param, ...] = (
     Param("ldap_tls_require_cert", Kind.BOOLEAN, LDAP, example="yes", help=_(
         "Whether the directory server's certificate must be valid and signed by a trusted CA when TLS is "
         "used. Example: yes.")),
-    Param("ldap_tls_ca_cert_file", Kind.PATH, LDAP, example="/etc/ssl/certs/ca-certificates.crt", help=_(
+    Param("ldap_tls_ca_cert_file", Kind.PATH, LDAP, forbid="%", example="/etc/ssl/certs/ca-certificates.crt",
+          help=_(
         "CA certificates in PEM format the tables trust for the directory server's certificate. Example: "
         "/etc/ssl/certs/ca-certificates.crt.")),
     Param("ldap_bind", Kind.CHOICE, LDAP, example="yes", choices=("yes", "no", "sasl"), fixed=_(

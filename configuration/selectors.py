@@ -4,7 +4,6 @@ the history, hand edits of the managed files, and the help browser's search (CFG
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.db.models import QuerySet
 
@@ -118,8 +117,9 @@ def search_help(query: str, *, limit: int = 200) -> list[Hit]:
     return hits
 
 
-def menu_dir_or_none(service: str) -> Path | None:
+def current_version(service: str) -> int | None:
+    """The stored version running now (None when the service cannot be reached)."""
     try:
-        return target(service)[2]
+        return store.load(target(service)[2], service).version
     except Unavailable:
         return None

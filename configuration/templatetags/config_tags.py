@@ -24,3 +24,9 @@ def choices(param: Param) -> tuple[str, ...]:
 @register.filter
 def has_param(registry: Registry, name: str) -> bool:
     return name in registry
+
+
+@register.filter
+def example_missing(param: Param) -> bool:
+    """The help texts name their example already; show it apart only where one does not."""
+    return bool(param.example) and param.example not in str(param.help)

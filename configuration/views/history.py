@@ -24,7 +24,12 @@ def history(request: HttpRequest, service: str) -> HttpResponse:
     return render(
         request,
         "configuration/history.html",
-        {"service": service, "registry": selectors.known(service), "page": page},
+        {
+            "service": service,
+            "registry": selectors.known(service),
+            "page": page,
+            "current": selectors.current_version(service),
+        },
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext as _
 
 from mailadmin.configfiles.registry import Kind, Param, Registry
 
@@ -30,3 +31,17 @@ def has_param(registry: Registry, name: str) -> bool:
 def example_missing(param: Param) -> bool:
     """The help texts name their example already; show it apart only where one does not."""
     return bool(param.example) and param.example not in str(param.help)
+
+
+@register.filter
+def kind_label(kind: str) -> str:
+    """The kind of a change as the history stores it ("edit", "restore 3", ...), in the reader's language."""
+    word, _sep, version = kind.partition(" ")
+    if word == "restore" and version.isdigit():
+        return _("restore version %(v)s") % {"v": version}
+    labels = {
+        "edit": _("edit"),
+        "adopt hand edit": _("adopt a hand edit"),
+        "overwrite hand edit": _("overwrite a hand edit"),
+    }
+    return labels.get(kind, kind)

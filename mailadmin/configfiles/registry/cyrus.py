@@ -114,7 +114,7 @@ PARAMS: tuple[Param, ...] = (
         "quota",
         _(
             "How full a mailbox must be, in percent of its quota, before Cyrus starts adding a warning to "
-            "the client's responses. For example 85 warns from 85 % on; the console starts Cyrus with 90."
+            "the client's responses. For example 85 warns from 85 percent on; the stack starts Cyrus with 90."
         ),
         unit="percent",
         example="85",

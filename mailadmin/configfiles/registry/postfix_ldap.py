@@ -126,7 +126,7 @@ _ANSWERS: dict[str, str | Promise] = {
         "class that takes mail from local senders only."),
     "receive-local-only-mailboxes": _(
         "For the recipient checks: the delivery address <login>@<mailbox domain> of such an account "
-        "answers the same class, so it is no way around the flag."),
+        "answers the same class, so it is not a way around the flag."),
 }
 # fmt: on
 

@@ -272,8 +272,9 @@ PARAMS: tuple[Param, ...] = (
         Kind.TEXT,
         "connections",
         _(
-            "Features to refuse, separated by spaces: bind_anon refuses anonymous binds, tls_authc refuses "
-            "StartTLS after a login. Example: bind_anon tls_2_anon."
+            "Features to refuse, separated by spaces: bind_anon refuses anonymous binds, tls_2_anon ends an "
+            "anonymous session when StartTLS is used, tls_authc refuses StartTLS after a login. Example: "
+            "bind_anon tls_2_anon."
         ),
         example="bind_anon tls_2_anon",
         pattern=_words(DISALLOWS),

@@ -7,13 +7,16 @@ Starts a private stack and, alternating, changes Postfix's message_size_limit
 1. through the whole flow: value check, render into a staging dir, `postfix check` + `postconf -n` on the
    staged copy, three-way rows and diff, atomic rename, `postfix reload`, smoke test (EHLO, RCPT to a mailbox,
    LMTP greeting);
-2. with the raw tools on the same instance: `postconf -e message_size_limit=N` + `postfix reload`.
+2. with the raw tools on the same instance: `postconf -e message_size_limit=N` + `postfix reload` (which waits
+   about 2 s for the freshly written main.cf to cool down), and the same with main.cf's time set back first
+   (what the flow does) for the fair comparison of the work itself.
 Then times the help browser's search over every parameter of every service.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -51,6 +54,7 @@ def bench(stack: object, rounds: int) -> int:
     etc = svc.etc
     through_flow: list[float] = []
     raw: list[float] = []
+    raw_cool: list[float] = []
     steps: dict[str, list[float]] = {"validate+diff": [], "install": [], "reload": [], "smoke": []}
     for i in range(rounds):
         size = str(20_000_000 + i * 1024)
@@ -69,13 +73,23 @@ def bench(stack: object, rounds: int) -> int:
         subprocess.run(["postconf", "-c", str(etc), "-e", f"message_size_limit={int(size) + 1}"], check=True)
         subprocess.run(["postfix", "-c", str(etc), "reload"], check=True, capture_output=True)
         raw.append(time.monotonic() - began)
+        # the same, with main.cf's time set back as the flow does (Postfix waits for a main.cf younger
+        # than 2 s to cool down before it reloads)
+        began = time.monotonic()
+        subprocess.run(["postconf", "-c", str(etc), "-e", f"message_size_limit={int(size) + 2}"], check=True)
+        past = time.time() - 3
+        os.utime(etc / "main.cf", (past, past))
+        subprocess.run(["postfix", "-c", str(etc), "reload"], check=True, capture_output=True)
+        raw_cool.append(time.monotonic() - began)
     print(f"Postfix message_size_limit change, {rounds} rounds each:")
     flow_p50, flow_p95 = line("whole flow (propose + apply)", through_flow)
     for key, values in steps.items():
         line(f"  of which {key}", values)
     raw_p50, _ = line("postconf -e + postfix reload", raw)
-    ratio = flow_p50 / raw_p50
-    print(f"  ratio flow/raw at p50: {ratio:.1f}x (target <= 5x); flow p95 {flow_p95:.0f} ms (target < 3000)")
+    cool_p50, _ = line("postconf -e + backdated main.cf + reload", raw_cool)
+    ratios = f"{flow_p50 / raw_p50:.1f}x, against the backdated raw: {flow_p50 / cool_p50:.1f}x"
+    print(f"  ratio flow/raw at p50: {ratios}")
+    print(f"  (target <= 5x); flow p95 {flow_p95:.0f} ms (target < 3000)")
 
     from configuration import selectors
     from mailadmin.configfiles.registry.catalog import every_param

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import shutil
 import socket
 import string
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from mailadmin.stack.config import Layout, Ports, StackConfig
 from mailadmin.stack.devlog import sink_file
-from mailadmin.stack.process import StackError, owned_pid, read_pid, run, tail, terminate, wait_until
+from mailadmin.stack.process import (
+    StackError,
+    child_env,
+    owned_pid,
+    read_pid,
+    run,
+    tail,
+    terminate,
+    wait_until,
+)
 
 MANAGER = "ldap-manager"
 POSTFIX_BIND = "ldap-postfix"
@@ -75,6 +86,22 @@ class Context:
     @property
     def ldap_uri(self) -> str:
         return f"ldap://127.0.0.1:{self.ports.ldap}"
+
+    def ldap_as_postfix(self, tool: str, *args: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
+        """`ldapsearch`/`ldapwhoami` with a simple bind as Postfix's read-only service account over TCP: what
+        the readiness probe and the smoke tests prove the directory with (its password from its 0600 file)."""
+        argv = [tool, "-x", "-H", self.ldap_uri, "-D", self.service_dn("postfix")]
+        argv += ["-y", str(self.secrets.path(POSTFIX_BIND)), *args]
+        return subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=child_env(),
+            timeout=timeout,
+            check=False,
+        )
 
     def redis_url(self, db: int = 0) -> str:
         """Redis requires a password (AUTH) even on loopback: any local process could otherwise read the
@@ -171,8 +198,8 @@ def require(*binaries: str | Path) -> None:
         )
 
 
-def banner(port: int, prefix: bytes, *, timeout: float = 1.0) -> bool:
-    """Connect to 127.0.0.1:port and check the greeting (`* OK` for IMAP, `220` for SMTP/LMTP)."""
+def greeting(port: int, *, timeout: float = 1.0, farewell: bytes = b"") -> bytes:
+    """The first line a daemon on 127.0.0.1:port sends; `farewell` (e.g. QUIT) is sent before closing."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.settimeout(timeout)
         data = b""
@@ -181,7 +208,15 @@ def banner(port: int, prefix: bytes, *, timeout: float = 1.0) -> bool:
             if not chunk:
                 break
             data += chunk
-    return data.startswith(prefix)
+        if farewell:
+            with contextlib.suppress(OSError):
+                sock.sendall(farewell)
+    return data
+
+
+def banner(port: int, prefix: bytes, *, timeout: float = 1.0) -> bool:
+    """Connect to 127.0.0.1:port and check the greeting (`* OK` for IMAP, `220` for SMTP/LMTP)."""
+    return greeting(port, timeout=timeout).startswith(prefix)
 
 
 def unix_listening(path: Path) -> bool:

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from mailadmin.directory.dit import is_inside
 from mailadmin.directory.skeleton import skeleton_ldif
 from mailadmin.stack.base import MANAGER, POSTFIX_BIND, SASLAUTHD_BIND, Service, require, unix_listening
 from mailadmin.stack.config import PROJECT_SCHEMA
-from mailadmin.stack.process import child_env, run
+from mailadmin.stack.process import run
 from mailadmin.stack.slapd_menu import SlapdMenu
 
 
@@ -180,24 +179,7 @@ class Slapd(SlapdMenu, Service):
 
     def ready(self) -> bool:
         # A simple bind as the postfix service account proves: listening, database open, skeleton loaded.
-        result = subprocess.run(
-            [
-                "ldapwhoami",
-                "-x",
-                "-H",
-                self.ctx.ldap_uri,
-                "-D",
-                self.ctx.service_dn("postfix"),
-                "-y",
-                str(self.ctx.secrets.path(POSTFIX_BIND)),
-            ],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            env=child_env(),
-            timeout=5,
-            check=False,
-        )
-        return result.returncode == 0
+        return self.ctx.ldap_as_postfix("ldapwhoami", timeout=5).returncode == 0
 
 
 def _ssha_matches(value: str, secret: str) -> bool:

@@ -8,14 +8,12 @@ reload / smoke.
 
 from __future__ import annotations
 
-import contextlib
 import ftplib
 import grp
 import io
 import os
 import pwd
 import signal
-import socket
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +21,7 @@ from pathlib import Path
 from mailadmin.configfiles import atomic_write, store
 from mailadmin.configfiles.proftpd import ProftpdParams, effective, generation, render_proftpd_conf, values_in
 from mailadmin.configfiles.proftpd import port as conf_port
-from mailadmin.stack.base import SASLAUTHD_BIND, Service, require
+from mailadmin.stack.base import SASLAUTHD_BIND, Service, greeting, require
 from mailadmin.stack.process import StackError, alive, references, run, terminate, wait_until
 
 PROFTPD = "/usr/sbin/proftpd"
@@ -236,17 +234,7 @@ class Proftpd(Service):
         return conf_port(self._live()) or self.ctx.ports.ftp
 
     def _banner(self) -> str:
-        with socket.create_connection(("127.0.0.1", self.port()), timeout=1.0) as sock:
-            sock.settimeout(1.0)
-            data = b""
-            while b"\n" not in data and len(data) < 1024:
-                chunk = sock.recv(1024)
-                if not chunk:
-                    break
-                data += chunk
-            with contextlib.suppress(OSError):
-                sock.sendall(b"QUIT\r\n")
-        return data.decode(errors="replace").strip()
+        return greeting(self.port(), farewell=b"QUIT\r\n").decode(errors="replace").strip()
 
     def _test(self, conf: Path) -> None:
         """proftpd -t; a refusal raises StackError with ProFTPD's own words."""

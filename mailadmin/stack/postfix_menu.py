@@ -8,7 +8,6 @@ import secrets
 import shutil
 import smtplib
 import socket
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -18,9 +17,9 @@ from mailadmin.configfiles import atomic_write, contract, store
 from mailadmin.configfiles.postfix import PostfixParams, render_main_cf
 from mailadmin.configfiles.postfix_maps import PostfixMaps
 from mailadmin.configfiles.postfix_tables import render_ldap_table
-from mailadmin.stack.base import POSTFIX_BIND, Context
+from mailadmin.stack.base import Context
 from mailadmin.stack.config import Layout
-from mailadmin.stack.process import StackError, child_env
+from mailadmin.stack.process import StackError
 
 
 class PostfixMenu:
@@ -144,32 +143,11 @@ class PostfixMenu:
 
     def _known_mailbox(self) -> str | None:
         """The address of one enabled account, found the way Postfix finds them (its own bind)."""
-        result = subprocess.run(
-            [
-                "ldapsearch",
-                "-x",
-                "-LLL",
-                "-o",
-                "ldif_wrap=no",
-                "-H",
-                self.ctx.ldap_uri,
-                "-D",
-                self.ctx.service_dn("postfix"),
-                "-y",
-                str(self.ctx.secrets.path(POSTFIX_BIND)),
-                "-b",
-                f"{contract.DOMAINS},{self.ctx.base_dn}",
-                "-z",
-                "1",
-                f"(&{contract.ENABLED_ACCOUNT}({contract.ADDRESS}=*))",
-                contract.ADDRESS,
-            ],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=child_env(),
-            timeout=10,
-            check=False,
+        result = self.ctx.ldap_as_postfix(
+            "ldapsearch",
+            *("-LLL", "-o", "ldif_wrap=no", "-b", f"{contract.DOMAINS},{self.ctx.base_dn}", "-z", "1"),
+            f"(&{contract.ENABLED_ACCOUNT}({contract.ADDRESS}=*))",
+            contract.ADDRESS,
         )
         for line in result.stdout.splitlines():
             if line.lower().startswith(f"{contract.ADDRESS.lower()}: "):

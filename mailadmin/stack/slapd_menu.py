@@ -19,7 +19,7 @@ from mailadmin.configfiles.registry.slapd import SLAPD
 from mailadmin.configfiles.slapd import ENTRY_DNS, SlapdParams, parse_config_ldif, render_config_ldif
 from mailadmin.directory import config as gateway
 from mailadmin.directory.errors import DirectoryError
-from mailadmin.stack.base import POSTFIX_BIND, Context
+from mailadmin.stack.base import Context
 from mailadmin.stack.config import Layout
 from mailadmin.stack.process import StackError, child_env, run, wait_until
 
@@ -218,37 +218,13 @@ class SlapdMenu:
         entries (what Postfix and the console do all day)."""
         base = self.ctx.base_dn
         who = self.ctx.service_dn("postfix")
-        result = subprocess.run(
-            [
-                "ldapsearch",
-                "-x",
-                "-LLL",
-                "-o",
-                "ldif_wrap=no",
-                "-o",
-                f"nettimeout={int(SMOKE_TIMEOUT)}",
-                "-l",
-                str(int(SMOKE_TIMEOUT)),
-                "-H",
-                self.ctx.ldap_uri,
-                "-D",
-                who,
-                "-y",
-                str(self.ctx.secrets.path(POSTFIX_BIND)),
-                "-b",
-                base,
-                "-z",
-                str(SMOKE_ENTRIES),
-                "(objectClass=*)",
-                "1.1",
-            ],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            env=child_env(),
+        result = self.ctx.ldap_as_postfix(
+            "ldapsearch",
+            *("-LLL", "-o", "ldif_wrap=no", "-o", f"nettimeout={int(SMOKE_TIMEOUT)}"),
+            *("-l", str(int(SMOKE_TIMEOUT)), "-b", base, "-z", str(SMOKE_ENTRIES)),
+            "(objectClass=*)",
+            "1.1",
             timeout=SMOKE_TIMEOUT + 5,
-            check=False,
         )
         # exit 4: the client's own size limit (-z) was reached, which is fine: entries came back
         if result.returncode not in (0, 4):

@@ -78,9 +78,16 @@ def wanted_ports() -> dict[str, int]:
     db = settings.DATABASES["default"]
     if db.get("ENGINE", "").endswith("postgresql") and db.get("PORT"):
         ports["PostgreSQL"] = int(db["PORT"])
-    for name, env in (("LMTP (Cyrus)", "LMTP_PORT"), ("Submission (Postfix)", "SUBMISSION_PORT")):
+    for name, env in (
+        ("LMTP (Cyrus)", "LMTP_PORT"),
+        ("Submission (Postfix)", "SUBMISSION_PORT"),
+        ("FTP (ProFTPD)", "FTP_PORT"),
+    ):
         if os.environ.get(env, "").isdigit():
             ports[name] = int(os.environ[env])
+    https = os.environ.get("HTTPS_URL", "")
+    if https:
+        ports["HTTPS (nginx)"] = _port_of(https, 443)
     return ports
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mailadmin.configfiles.registry import Kind, Param, Registry
 
@@ -45,3 +46,39 @@ def kind_label(kind: str) -> str:
         "overwrite hand edit": _("overwrite a hand edit"),
     }
     return labels.get(kind, kind)
+
+
+# The registries' units are plain words (they are also shown in code and docs); the pages translate them here.
+UNITS = {
+    "KiB": gettext_lazy("KiB"),
+    "SMTP code": gettext_lazy("SMTP code"),
+    "attempts": gettext_lazy("attempts"),
+    "bits": gettext_lazy("bits"),
+    "bytes": gettext_lazy("bytes"),
+    "connections": gettext_lazy("connections"),
+    "days": gettext_lazy("days"),
+    "deliveries": gettext_lazy("deliveries"),
+    "entries": gettext_lazy("entries"),
+    "errors": gettext_lazy("errors"),
+    "headers": gettext_lazy("headers"),
+    "hours": gettext_lazy("hours"),
+    "level": gettext_lazy("level"),
+    "lines": gettext_lazy("lines"),
+    "messages": gettext_lazy("messages"),
+    "minutes": gettext_lazy("minutes"),
+    "percent": gettext_lazy("percent"),
+    "port": gettext_lazy("port"),
+    "processes": gettext_lazy("processes"),
+    "readers": gettext_lazy("readers"),
+    "recipients": gettext_lazy("recipients"),
+    "requests": gettext_lazy("requests"),
+    "scripts": gettext_lazy("scripts"),
+    "seconds": gettext_lazy("seconds"),
+    "sessions": gettext_lazy("sessions"),
+    "threads": gettext_lazy("threads"),
+}
+
+
+@register.filter
+def unit_label(unit: str) -> str:
+    return str(UNITS.get(unit, unit))

@@ -6,6 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   slapd ldap-utils                                   # OpenLDAP server and clients
+  slapd-contrib                                      # pw-pbkdf2: imported {PBKDF2-*} hashes stay valid
   postfix postfix-ldap                               # Postfix with ldap: tables
   cyrus-imapd cyrus-admin cyrus-clients              # Cyrus IMAP (conflicts with dovecot-imapd)
   sasl2-bin libsasl2-modules                         # saslauthd, saslpasswd2

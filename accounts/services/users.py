@@ -119,6 +119,7 @@ class _Plan:
     dn: str
     uid: str
     password: str
+    password_hash: str
     attrs: dict[str, Any]
     console_only: bool
     create_mailbox: bool
@@ -127,7 +128,7 @@ class _Plan:
 
     @property
     def steps(self) -> list[str]:
-        steps = ["entry", "password"]
+        steps = ["entry", "password"] if self.password or self.password_hash else ["entry"]
         if self.create_mailbox:
             steps += ["mailbox", "acl"]
             steps += ["quota"] if self.quota is not None else []
@@ -140,7 +141,7 @@ def user_create(
     actor: Actor,
     container_dn: str,
     uid: str,
-    password: str,
+    password: str = "",
     last_name: str,
     first_name: str = "",
     mail: str | None = None,
@@ -154,9 +155,17 @@ def user_create(
     send_local_only: bool = False,
     receive_local_only: bool = False,
     resource_kind: str | None = None,
+    password_hash: str = "",
+    disabled: bool = False,
 ) -> str:
     """A user (or, with `resource_kind`, a resource) in an organization or group, or a console-only account
     in ou=admins. Returns the DN. `mail` defaults to `<uid>@<domain>` and must be in that domain.
+
+    The password: either `password` (clear text, set through Password Modify so slapd hashes it) or
+    `password_hash` (an import's `{SCHEME}...` value, stored as it is if slapd can verify the scheme, see
+    mailadmin/directory/hashes.py). Neither only with `disabled`: an import that has no usable password (an
+    empty or locked shadow entry) makes an account that cannot log in until someone sets one and enables it.
+    `disabled` creates a mail account with mailEnabled FALSE in the same add operation.
 
     Everything is checked before anything is written; then the steps run journaled (see the module doc).
     """
@@ -164,6 +173,8 @@ def user_create(
         container_dn=container_dn,
         uid=uid,
         password=password,
+        password_hash=password_hash,
+        disabled=disabled,
         names=check_names(last_name, first_name, initials),
         mail=mail,
         create_mailbox=create_mailbox,
@@ -187,6 +198,13 @@ def user_create(
         "resource_kind": resource_kind,
         "steps": plan.steps,
     }
+    # How the password was given, never the password or the hash itself.
+    if plan.password_hash:
+        after["credential"] = f"{{{directory.scheme_of(plan.password_hash)}}} hash"
+    elif not plan.password:
+        after["credential"] = "none"
+    if disabled:
+        after["disabled"] = True
     audited(actor, "user_create", plan.dn, after, lambda: _run(actor, plan))
     return plan.dn
 
@@ -196,6 +214,8 @@ def _plan(
     container_dn: str,
     uid: str,
     password: str,
+    password_hash: str,
+    disabled: bool,
     names: tuple[str, str, str],
     mail: str | None,
     create_mailbox: bool,
@@ -207,13 +227,17 @@ def _plan(
 ) -> _Plan:
     uid = check_login(uid)
     last, first, initials = names
-    check_new_password(password)
+    _check_password_given(password, password_hash, disabled)
     quota = check_quota(quota_kib)
     console_only = dit.same_dn(container_dn, dit.admins_dn())
     if console_only:
         if create_mailbox or mail or quota is not None or resource_kind or any(flags.values()):
             raise InvalidName(
                 "Console administrators in ou=admins have no address and no mailbox.", "container"
+            )
+        if disabled:
+            raise InvalidName(
+                "A console administrator is disabled after it is made, not created so.", "disabled"
             )
     else:
         get_mail_container(container_dn)
@@ -233,7 +257,7 @@ def _plan(
         if value:
             attrs[attr] = value
     if not console_only:
-        attrs.update({"mail": mail, "mailEnabled": True})
+        attrs.update({"mail": mail, "mailEnabled": not disabled})
         if quota is not None:
             attrs["mailQuota"] = quota
         # Absent means FALSE: entries stay lean and Postfix's filters test for TRUE.
@@ -245,12 +269,22 @@ def _plan(
         dn=dit.account_dn(container_dn, uid),
         uid=uid,
         password=password,
+        password_hash=password_hash,
         attrs=attrs,
         console_only=console_only,
         create_mailbox=create_mailbox,
         quota=quota,
         folder_language=folder_language,
     )
+
+
+def _check_password_given(password: str, password_hash: str, disabled: bool) -> None:
+    if password and password_hash:
+        raise InvalidName("Give either a password or a password hash, not both.", "password")
+    if password_hash:
+        directory.check_password_hash(password_hash)
+    elif password or not disabled:
+        check_new_password(password)  # also refuses an empty one: "no password" is only for disabled accounts
 
 
 def _begin(actor: Actor, plan: _Plan) -> Journal:
@@ -280,7 +314,10 @@ def _run(actor: Actor, plan: _Plan) -> None:
 
 def _entry_steps(journal: Journal, plan: _Plan) -> None:
     journal.step("entry", lambda: directory.add(plan.dn, plan.attrs))
-    journal.step("password", lambda: directory.password_modify(plan.dn, plan.password))
+    if plan.password_hash:
+        journal.step("password", lambda: directory.password_hash_set(plan.dn, plan.password_hash))
+    elif plan.password:
+        journal.step("password", lambda: directory.password_modify(plan.dn, plan.password))
 
 
 def _mailbox_steps(journal: Journal, admin: imap.CyrusAdmin, plan: _Plan) -> None:

@@ -18,6 +18,7 @@ from mailadmin.configfiles.files import with_header
 _INDEX_ATTRS = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:,[A-Za-z][A-Za-z0-9-]*)*")
 _INDEX_KINDS = re.compile(r"(?:pres|eq|sub|approx)(?:,(?:pres|eq|sub|approx))*")
 PEERCRED_ROOT = "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
+PASSWORD_MODULES = ("pw-sha2", "pw-pbkdf2", "argon2")
 STANDARD_SCHEMAS = ("core", "cosine", "nis", "inetorgperson", "misc")  # misc: nisMailAlias, rfc822MailMember
 
 # Every attribute Postfix, saslauthd or the console filters on; an unindexed filter is a full scan per lookup.
@@ -355,6 +356,9 @@ def render_config_ldif(p: SlapdParams) -> str:
         "cn: module{0}",
         f"olcModulePath: {module_path}",
         *(f"olcModuleLoad: {m}" for m in ("back_mdb", "unique", "refint", "memberof", "ppolicy", "sssvlv")),
+        # Password schemes beyond the built-in ones, so imported hashes keep working (directory/hashes.py):
+        # pw-sha2 and argon2 come with Debian's slapd, pw-pbkdf2 with slapd-contrib.
+        *(f"olcModuleLoad: {m}" for m in PASSWORD_MODULES),
     )
     entry("cn=schema,cn=config", "objectClass: olcSchemaConfig", "cn: schema")
     # slapadd reads `include:` lines as further entries; the ppolicy schema is built into the 2.5 module.

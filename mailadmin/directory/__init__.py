@@ -2,7 +2,8 @@
 
 Import from here: `from mailadmin.directory import get_entry, DirectoryConflict, dit`.
 Modules: connection (pool, binds), errors, names (allow-lists, escaping), dit (tree layout), entries,
-search (reads, paging, sorting), window (VLV pages), write (changes, passwords), roles (roles_for, counts),
+search (reads, paging, sorting), window (VLV pages), write (changes, passwords), hashes (pre-hashed
+passwords from imports: which schemes slapd verifies, writing one as given), roles (roles_for, counts),
 standing (an account's state, read on every request), accounts (account reads, free names), hosted (hosted
 domain names), acl (the access rules of private containers, written live to cn=config).
 """
@@ -29,6 +30,12 @@ from mailadmin.directory.errors import (
     DirectoryRefused,
     DirectorySizeLimit,
     DirectoryUnavailable,
+)
+from mailadmin.directory.hashes import (
+    check_password_hash,
+    password_hash_set,
+    scheme_of,
+    verifiable_schemes,
 )
 from mailadmin.directory.hosted import hosted_domains
 from mailadmin.directory.names import (
@@ -120,6 +127,7 @@ __all__ = [
     "check_domain",
     "check_login",
     "check_password",
+    "check_password_hash",
     "check_value",
     "close_all",
     "count",
@@ -148,6 +156,7 @@ __all__ = [
     "modify",
     "password_min_length",
     "password_modify",
+    "password_hash_set",
     "password_modify_as_user",
     "password_must_change",
     "password_reset_required",
@@ -158,6 +167,7 @@ __all__ = [
     "replace",
     "roles_for",
     "same_dn",
+    "scheme_of",
     "schema_loaded",
     "search",
     "search_page",
@@ -165,5 +175,6 @@ __all__ = [
     "server_info",
     "standing_for",
     "valid_dn",
+    "verifiable_schemes",
     "value_changes",
 ]

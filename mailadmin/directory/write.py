@@ -56,7 +56,7 @@ def _check_attr(attr: str, values: Iterable[str]) -> None:
         check_value(value, attr, max_length=MAX_ATTR_VALUE)
 
 
-def _check_dn(dn: str) -> str:
+def check_dn(dn: str) -> str:
     if not isinstance(dn, str) or not dn or "\x00" in dn:
         raise InvalidName("This is not a valid directory name (DN).", "dn")
     try:
@@ -67,7 +67,7 @@ def _check_dn(dn: str) -> str:
 
 
 def add(dn: str, attrs: Mapping[str, AttrValues]) -> None:
-    _check_dn(dn)
+    check_dn(dn)
     modlist = []
     for attr, value in attrs.items():
         values = as_strings(value)
@@ -82,7 +82,7 @@ def add(dn: str, attrs: Mapping[str, AttrValues]) -> None:
 
 
 def modify(dn: str, changes: Iterable[Change]) -> None:
-    _check_dn(dn)
+    check_dn(dn)
     modlist = []
     for change in changes:
         values = change.values or ()
@@ -103,7 +103,7 @@ def value_changes(attr: str, *, drop: Sequence[str] = (), add: Sequence[str] = (
 
 
 def delete(dn: str) -> None:
-    _check_dn(dn)
+    check_dn(dn)
     try:
         run(lambda conn: conn.delete_ext_s(dn), what="delete", dn=dn)
     finally:
@@ -115,7 +115,7 @@ def delete_subtree(dn: str) -> int:
 
     back-mdb has no tree-delete control, so this lists the subtree (DNs only) and deletes leaf-first.
     """
-    _check_dn(dn)
+    check_dn(dn)
     dns = [entry.dn for entry in iter_paged(dn, "(objectClass=*)", NO_ATTRS)]
     dns.sort(key=lambda d: len(ldap.dn.str2dn(d)), reverse=True)
     for child in dns:
@@ -125,12 +125,12 @@ def delete_subtree(dn: str) -> int:
 
 def rename(dn: str, new_rdn: str, new_superior: str | None = None) -> str:
     """Rename (and optionally move) an entry; returns the new DN. refint updates references to it."""
-    _check_dn(dn)
-    _check_dn(new_rdn)
+    check_dn(dn)
+    check_dn(new_rdn)
     if len(ldap.dn.str2dn(new_rdn)) != 1:
         raise InvalidName("The new name must be a single RDN such as uid=alice.", "rdn")
     if new_superior is not None:
-        _check_dn(new_superior)
+        check_dn(new_superior)
     try:
         run(lambda conn: conn.rename_s(dn, new_rdn, new_superior, delold=1), what="rename", dn=dn)
     finally:
@@ -144,7 +144,7 @@ def password_modify(dn: str, new_password: str, old_password: str | None = None)
 
     slapd hashes it (olcPasswordHash) and applies ppolicy. With `old_password`, slapd verifies it first.
     """
-    _check_dn(dn)
+    check_dn(dn)
     check_password(new_password, "new_password")
     if old_password is not None:
         check_password(old_password, "old_password")
@@ -158,7 +158,7 @@ def password_modify(dn: str, new_password: str, old_password: str | None = None)
 def password_modify_as_user(dn: str, old_password: str, new_password: str) -> None:
     """A user changes their own password: bind as them (proves the old one), then the exop as themselves,
     so slapd's ACLs and ppolicy (minimum age, history, quality) judge the change as the user's own."""
-    _check_dn(dn)
+    check_dn(dn)
     check_password(new_password, "new_password")
     with user_connection(dn, old_password) as conn:
         try:

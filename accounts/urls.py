@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts.views import admins, browser, containers, objects, reconcile, search, users
+from accounts.views import admins, browser, containers, export, objects, reconcile, search, users
 
 urlpatterns = [
     path("object/", objects.account_detail, name="account_detail"),
@@ -14,5 +14,6 @@ urlpatterns = [
     *users.urlpatterns,
     *admins.urlpatterns,
     *search.urlpatterns,
+    *export.urlpatterns,
     *reconcile.urlpatterns,
 ]

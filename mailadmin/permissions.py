@@ -18,7 +18,8 @@ from enum import StrEnum
 from functools import wraps
 from typing import Any, TypeVar
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
 from mailadmin.actor import Actor
@@ -187,7 +188,7 @@ class Level(StrEnum):
     ADMIN = "admin"  # administrators only
 
 
-V = TypeVar("V", bound=Callable[..., HttpResponse])
+V = TypeVar("V", bound=Callable[..., HttpResponseBase])  # streamed downloads too
 
 
 def _level_ok(actor: Actor | None, level: Level) -> bool:
@@ -210,7 +211,7 @@ def guard(level: Level) -> Callable[[V], V]:
 
     def decorate(view: V) -> V:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if level is not Level.PUBLIC:
                 actor: Actor | None = getattr(request, "actor", None)
                 if actor is None:

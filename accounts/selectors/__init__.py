@@ -3,11 +3,13 @@ read the directory and Cyrus only through here, and so do the other menus when t
 
 - tree: what an entry is, what a container holds, who outranks whom inside;
 - pages: the long lists (account browser, role overviews, account search), one VLV window per page;
-- people: one account or entry, role holders, and the account's mailbox as Cyrus reports it.
+- people: one account or entry, role holders, and the account's mailbox as Cyrus reports it;
+- export: the users of a search or a container, page by page, for the CSV export (migration/csv_export.py).
 """
 
 from __future__ import annotations
 
+from accounts.selectors.export import EXPORT_ATTRS, account_export_entries
 from accounts.selectors.pages import (
     CHILD_ATTRS,
     CHILD_SORT,
@@ -75,6 +77,7 @@ __all__ = [
     "CONTAINER_KINDS",
     "COUNT_CAP",
     "DOMAINS_FILTER",
+    "EXPORT_ATTRS",
     "ENTRY_ATTRS",
     "KIND_FILTERS",
     "MOVABLE_KINDS",
@@ -86,6 +89,7 @@ __all__ = [
     "Contents",
     "MailboxState",
     "WindowPage",
+    "account_export_entries",
     "account_get",
     "account_rank",
     "account_roles",

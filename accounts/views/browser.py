@@ -208,6 +208,7 @@ def _actions(actor: Actor, dn: str, kind: Kind) -> list[tuple[str, str]]:
             (_("Create Contact"), ("contact_create",), {"parent": dn}, Verb.CREATE, Kind.CONTACT),
         ]
     wanted.append((_("Edit"), ("container_edit",), {"dn": dn}, Verb.CHANGE, kind))
+    wanted.append((_("Export CSV"), ("container_export",), {"dn": dn}, Verb.VIEW, kind))
     if not (kind is Kind.ORGANIZATION and is_default_organization(dn)):
         if kind is not Kind.DOMAIN:
             wanted.append((_("Rename"), ("container_rename",), {"dn": dn}, Verb.CHANGE, kind))

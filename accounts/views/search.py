@@ -181,6 +181,7 @@ def account_search(request: HttpRequest) -> HttpResponse:
                 prev_url=_url(params, page - 1) if page > 1 else "",
                 next_url=_url(params, page + 1) if page < pages else "",
                 sort_urls={key: _url({**params, "sort": key}, 1) for key in ("cn", "uid", "mail")},
+                export_url=reverse("account_search_export") + "?" + urlencode(params),
             )
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "accounts/search.html#results", context)

@@ -6,7 +6,9 @@ hash never shows up in an error, the audit log or the log output."""
 
 from __future__ import annotations
 
+import ctypes
 import imaplib
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 
@@ -39,9 +41,24 @@ def openssl_crypt(flag: str, password: str = CLEAR) -> str:
     return "{CRYPT}" + result.stdout.strip()
 
 
+def libargon2(variant: str, password: str = CLEAR) -> str:
+    """{ARGON2} in the id or d variant, made by the same libargon2 slapd's module links (slappasswd's
+    module writes argon2i only)."""
+    lib = ctypes.CDLL("libargon2.so.1")
+    out = ctypes.create_string_buffer(256)
+    secret, salt = password.encode(), os.urandom(16)
+    rc = getattr(lib, f"argon2{variant}_hash_encoded")(
+        ctypes.c_uint32(2), ctypes.c_uint32(4096), ctypes.c_uint32(1), secret, ctypes.c_size_t(len(secret)),
+        salt, ctypes.c_size_t(len(salt)), ctypes.c_size_t(32), out, ctypes.c_size_t(len(out)),
+    )  # fmt: skip
+    assert rc == 0, rc
+    return "{ARGON2}" + out.value.decode()
+
+
 # scheme label -> how an administrator makes such a hash
 MAKERS: dict[str, Callable[[], str]] = {
     "SSHA": lambda: slappasswd("{SSHA}"),
+    "ssha-lower-case": lambda: "{ssha}" + slappasswd("{SSHA}").removeprefix("{SSHA}"),
     "SHA": lambda: slappasswd("{SHA}"),
     "SMD5": lambda: slappasswd("{SMD5}"),
     "MD5": lambda: slappasswd("{MD5}"),
@@ -57,6 +74,8 @@ MAKERS: dict[str, Callable[[], str]] = {
     "PBKDF2-SHA512": lambda: slappasswd("{PBKDF2-SHA512}", "-o", "module-load=pw-pbkdf2"),
     "PBKDF2-SHA256": lambda: slappasswd("{PBKDF2-SHA256}", "-o", "module-load=pw-pbkdf2"),
     "ARGON2": lambda: slappasswd("{ARGON2}", "-o", "module-load=argon2"),
+    "ARGON2-id": lambda: libargon2("id"),
+    "ARGON2-d": lambda: libargon2("d"),
 }
 
 

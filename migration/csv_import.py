@@ -224,8 +224,11 @@ def _entry(where: str, row: Mapping[str, str]) -> ImportEntry | EntryProblem:
 
 def _row(where: str, names: list[str | None], cells: list[str]) -> ImportEntry | EntryProblem:
     if len(cells) != len(names):
+        at = names.index("uid")  # the header has it (checked): name the row's login if it has that cell
         return EntryProblem(
-            where, f"The row has {len(cells)} cells; the header row names {len(names)} columns."
+            where,
+            f"The row has {len(cells)} cells; the header row names {len(names)} columns.",
+            cells[at].strip() if at < len(cells) else "",
         )
     row: dict[str, str] = {}
     for name, cell in zip(names, cells, strict=True):

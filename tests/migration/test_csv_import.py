@@ -154,9 +154,9 @@ def test_header_names_ignore_case_and_spaces() -> None:
 def test_rows_with_too_many_or_too_few_cells_are_refused_alone() -> None:
     result = parse("uid,sn,mail\nok1,One,\nshort,Two\nlong,Three,,extra\nok2,Four,\n")
     assert [e.uid for e in entries(result)] == ["ok1", "ok2"]
-    assert [(p.where, p.reason) for p in problems(result)] == [
-        ("row 3", "The row has 2 cells; the header row names 3 columns."),
-        ("row 4", "The row has 4 cells; the header row names 3 columns."),
+    assert [(p.where, p.reason, p.uid) for p in problems(result)] == [
+        ("row 3", "The row has 2 cells; the header row names 3 columns.", "short"),
+        ("row 4", "The row has 4 cells; the header row names 3 columns.", "long"),
     ]
 
 

@@ -55,8 +55,8 @@ MODULE_SCHEMES: dict[str, frozenset[str]] = {
 # ones longer (digest + salt).
 _DIGEST = {"SHA": 20, "MD5": 16, "SHA256": 32, "SHA384": 48, "SHA512": 64}
 _SALTED = {"SSHA": 20, "SMD5": 16, "SSHA256": 32, "SSHA384": 48, "SSHA512": 64}
-# Schemes slapd may know but that never fit an import: clear text, pass-through to another service, or
-# one-time codes. Named so the refusal can say why.
+# Schemes slapd may know but that never fit an import: clear text, or a check handed to another service.
+# Named so the refusal can say why.
 _NOT_A_HASH = {
     "CLEARTEXT": "{CLEARTEXT} is a clear-text password, not a hash: give the password itself instead.",
     "SASL": "{SASL} hands the check to another service; it is not a password hash.",

@@ -124,6 +124,8 @@ MENU: tuple[Section, ...] = (
             Item("schedule", _("Scheduled tasks"), Level.ADMIN, "TLS-07"),
             Item("migration", _("Migration"), Level.ADMIN, "TLS-01, TLS-02"),
             Item("ldif", _("LDIF import"), Level.ADMIN, "TLS-03"),
+            Item("mail-import", _("Import mail archive"), Level.DELEGATED, "TLS-02", "mail_import"),
+            Item("my-mail-import", _("Import my mail archive"), Level.USER, "TLS-05", "my_mail_import"),
             Item("statistics", _("Statistics"), Level.ADMIN, "TLS-09"),
             Item("logs", _("Logging"), Level.ADMIN, "TLS-10"),
             Item("cyrus-recovery", _("Cyrus recovery"), Level.ADMIN, "TLS-08"),

@@ -214,6 +214,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 JOB_RESULT_DIR = VAR_DIR / "jobs"
 
+# --- mail archive imports (docs/mail-import.md) ------------------------------------------------------------
+# Each import works in its own directory under MAIL_IMPORT_DIR (mode 0700), removed when the job ends.
+MAIL_IMPORT_DIR = Path(envstr("MAILADMIN_MAIL_IMPORT_DIR", str(VAR_DIR / "mail-imports")))
+MAIL_IMPORT_MAX_UPLOAD = envint("MAILADMIN_MAIL_IMPORT_MAX_UPLOAD", 4 * 1024**3)  # bytes, administrators
+MAIL_IMPORT_USER_MAX_UPLOAD = envint("MAILADMIN_MAIL_IMPORT_USER_MAX_UPLOAD", 1024**3)  # bytes, self-service
+MAIL_IMPORT_MAX_EXPANDED = envint("MAILADMIN_MAIL_IMPORT_MAX_EXPANDED", 8 * 1024**3)  # bytes once unpacked
+MAIL_IMPORT_MAX_MEMBERS = envint("MAILADMIN_MAIL_IMPORT_MAX_MEMBERS", 200_000)
+MAIL_IMPORT_MAX_RATIO = envint("MAILADMIN_MAIL_IMPORT_MAX_RATIO", 100)  # expanded / packed size
+MAIL_IMPORT_MAX_MESSAGE = envint("MAILADMIN_MAIL_IMPORT_MAX_MESSAGE", 64 * 1024**2)  # larger ones are refused
+MAIL_IMPORT_READPST = envstr("MAILADMIN_MAIL_IMPORT_READPST", "/usr/bin/readpst")
+MAIL_IMPORT_READPST_SECONDS = envint("MAILADMIN_MAIL_IMPORT_READPST_SECONDS", 1800)
+MAIL_IMPORT_READPST_USER = envstr("MAILADMIN_MAIL_IMPORT_READPST_USER", "nobody")  # when run as root
+
 # --- web ---------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]

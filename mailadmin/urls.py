@@ -20,6 +20,7 @@ urlpatterns = [
     path("tools/jobs/<uuid:job_id>/", jobs.job_detail, name="job_detail"),
     path("tools/jobs/<uuid:job_id>/cancel/", jobs.job_cancel_view, name="job_cancel"),
     path("tools/check/", jobs.checkstack, name="checkstack"),
+    path("tools/archives/", include("migration.archives.urls")),
     path("accounts/", include("accounts.urls")),
     path("aliases/", include("aliases.urls")),
     path("folders/", include("folders.urls")),

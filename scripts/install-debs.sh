@@ -17,6 +17,7 @@ PACKAGES=(
   python3-dev python3-venv
   chromium chromium-driver                           # browser tests (never a downloaded browser)
   gettext                                            # compilemessages
+  pst-utils                                          # readpst: Outlook PST archives for the mail import
   procps psmisc iproute2 util-linux                  # ps, fuser, ss, script (pty for postfix check)
 )
 

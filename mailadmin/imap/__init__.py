@@ -29,6 +29,7 @@ from django.conf import settings
 from mailadmin.directory.names import InvalidName, check_login
 from mailadmin.imap.mailboxes import CyrusAdmin
 from mailadmin.imap.mailfolders import STAGING_USER, Folders
+from mailadmin.imap.owner import MessageRefused, OwnerMailbox
 from mailadmin.imap.wire import IMAPClient, IMAPClientAbortError, IMAPClientError, LoginError, failure
 from mailadmin.imap_names import (
     ADMIN_RIGHTS,
@@ -92,6 +93,8 @@ __all__ = [
     "MailboxExists",
     "MailboxNotFound",
     "MailboxSummary",
+    "MessageRefused",
+    "OwnerMailbox",
     "PublicFolder",
     "Quota",
     "admin_session",
@@ -113,6 +116,7 @@ __all__ = [
     "mailbox_delete",
     "mailbox_exists",
     "mailbox_summary",
+    "owner_session",
     "quota_get",
     "quota_set",
     "rights_in_words",
@@ -220,6 +224,31 @@ def admin_session() -> Iterator[CyrusAdmin]:
     except (OSError, IMAPClientAbortError) as exc:
         raise ImapUnavailable("The connection to the IMAP server broke off. Try again in a moment.") from exc
     except IMAPClientError as exc:  # a command not wrapped more precisely above
+        raise ImapError(f"Cyrus refused a command: {failure(exc)}") from exc
+    finally:
+        _logout(client)
+
+
+@contextmanager
+def owner_session(uid: str) -> Iterator[OwnerMailbox]:
+    """The mailbox of `uid` as its owner sees it, opened by the console's admin acting for the owner (SASL
+    PLAIN with `uid` as authorization identity; see mailadmin/imap/owner.py). MailboxNotFound without one."""
+    check_login(uid)  # before connecting: a refused name costs no round trip
+    client = _open()
+    try:
+        try:
+            client.plain_login(
+                check_identifier(str(settings.CYRUS_ADMIN)), str(settings.CYRUS_ADMIN_PASSWORD), uid
+            )
+        except LoginError as exc:
+            raise ImapUnavailable(
+                f"The console cannot act for {uid} in Cyrus (CYRUS_ADMIN must be one of Cyrus's admins).",
+                permanent=True,
+            ) from exc
+        yield OwnerMailbox(client, uid)
+    except (OSError, IMAPClientAbortError) as exc:
+        raise ImapUnavailable("The connection to the IMAP server broke off. Try again in a moment.") from exc
+    except IMAPClientError as exc:  # a command not wrapped more precisely in OwnerMailbox
         raise ImapError(f"Cyrus refused a command: {failure(exc)}") from exc
     finally:
         _logout(client)

@@ -41,7 +41,12 @@ _MAILDIR_FLAGS = {
     "P": headers.FORWARDED,
 }
 _MBOX_SUFFIXES = (".mbox", ".mbx", ".mbs")
-_JUNK_PARTS = frozenset({"__MACOSX", ".DS_Store", "tmp"})
+# readpst makes up a MIME boundary with a random number, new on every run: the same PST would give other
+# bytes (and, when the number has fewer digits, another size) each time and defeat "nothing twice". The
+# number is the same for every message of a run, so a fixed one is no less unique.
+_LIBPST_BOUNDARY = re.compile(rb"--boundary-LibPST-iamunique-\d+_-_-")
+_STABLE_BOUNDARY = b"--boundary-LibPST-iamunique-0000000000_-_-"
+_JUNK_PARTS = frozenset({"__MACOSX", ".DS_Store"})
 _JUNK_SUFFIXES = (".msf", ".index", ".sqlite", ".db", ".dat", ".log", ".txt", ".json", ".xml", ".html")
 
 
@@ -63,6 +68,7 @@ class Source:
     kind: str  # "mbox", "maildir", "eml"
     folder: tuple[str, ...]
     member: Member
+    pst: bool = False  # written by readpst (see _LIBPST_BOUNDARY)
 
 
 # --- mbox --------------------------------------------------------------------------------------------------
@@ -173,6 +179,7 @@ def _junk(parts: tuple[str, ...]) -> bool:
     name = parts[-1]
     return (
         any(p in _JUNK_PARTS for p in parts[:-1])
+        or (len(parts) >= 2 and parts[-2] == "tmp")  # a Maildir's messages still being delivered
         or name.startswith(("._", "dovecot", "courier", ".DS_Store"))
         or name in ("maildirfolder", "subscriptions", "maildirsize", ".subscriptions")
         or name.lower().endswith(_JUNK_SUFFIXES)
@@ -231,7 +238,7 @@ def classify(members: Iterable[Member], *, pst: bool = False) -> tuple[list[Sour
         elif len(parts) >= 2 and parts[-2] in ("cur", "new"):
             maildir.append((parts[:-2], member))
         elif parts[-1].lower().endswith(".eml"):
-            sources.append(Source("eml", parts[:-1], member))
+            sources.append(Source("eml", parts[:-1], member, pst=pst))
         elif parts[-1].lower().endswith(_MBOX_SUFFIXES) or looks_like_mbox(member.path):
             sources.append(Source("mbox", _mbox_folder(parts), member))
         elif parts[-1].isdigit() and _looks_like_message(member.path):
@@ -261,6 +268,8 @@ def _file_message(source: Source, *, limit: int, done: int) -> ArchiveMessage:
     if member.size > limit:
         return ArchiveMessage(source.folder, None, member.size, frozenset(), mtime, where, done)
     data = member.path.read_bytes()
+    if source.pst:
+        data = _LIBPST_BOUNDARY.sub(_STABLE_BOUNDARY, data)
     found = headers.fields(headers.header_block(headers.crlf(data[: 256 * 1024])))
     if source.kind == "maildir":
         name = member.parts[-1]

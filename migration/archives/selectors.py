@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accounts.selectors import account_get, account_rank
+from accounts.selectors import account_get, account_rank, mailbox_state
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import InvalidName, check_login, dit
@@ -43,6 +43,11 @@ def import_target(*, actor: Actor, dn: str) -> Target | None:
     if not own and not can(actor, Verb.CHANGE, dn, kind=account_kind(entry), target_rank=account_rank(dn=dn)):
         return None
     return Target(dn=dn, uid=entry.first("uid"), domain=dit.domain_name(dn) or "", own=own)
+
+
+def has_mailbox(*, uid: str) -> bool:
+    """Does Cyrus hold a mailbox for `uid` (an account may have none)? False also when Cyrus cannot say."""
+    return mailbox_state(uid=uid, with_folders=False).exists is True
 
 
 def import_target_by_login(*, actor: Actor, uid: str) -> Target | None:

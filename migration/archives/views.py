@@ -25,6 +25,7 @@ from migration.archives.safety import detect_kind
 from migration.archives.selectors import (
     Target,
     active_import,
+    has_mailbox,
     import_target,
     import_target_by_login,
     own_import,
@@ -147,6 +148,10 @@ def mail_import(request: HttpRequest) -> HttpResponse:
     target = import_target(actor=actor, dn=dn)
     if target is None:
         raise Http404("No such user.")
+    if not has_mailbox(uid=target.uid):
+        if request.method == "POST":
+            raise Http404("No mailbox.")
+        return render(request, "migration/archives/import.html", {"target": target, "no_mailbox": True})
     if request.method == "POST":
         return _receive(request, target)
     return render(request, "migration/archives/import.html", _context(target, ImportForm()))
@@ -159,6 +164,8 @@ def my_mail_import(request: HttpRequest) -> HttpResponse:
     """Import my mail archive (TLS-05): into the person's own mailbox, one import at a time."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
     target = import_target(actor=actor, dn=actor.dn)
+    if target is not None and not has_mailbox(uid=target.uid):
+        target = None
     if target is None:
         if request.method == "POST":
             raise Http404("No mailbox.")

@@ -19,6 +19,7 @@ Callers use `imap.X` and `from mailadmin.imap import X` as before the split.
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -235,6 +236,10 @@ def owner_session(uid: str) -> Iterator[OwnerMailbox]:
     PLAIN with `uid` as authorization identity; see mailadmin/imap/owner.py). MailboxNotFound without one."""
     check_login(uid)  # before connecting: a refused name costs no round trip
     client = _open()
+    # An APPEND is a command line, a wait for "+", then the literal: with Nagle's algorithm the literal
+    # waits for the server's delayed ACK (40 ms here, 20 messages a second); without it, 17 times more.
+    with contextlib.suppress(OSError):
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         try:
             client.plain_login(

@@ -136,7 +136,7 @@ def memory(path: Path, mib: int) -> None:
 
     print(f"writing a {mib} MiB mbox ...", flush=True)
     per = 64 * 1024
-    size = write_mbox(path, mib * 1024 * 1024 // per, body_lines=per // 95)
+    size = write_mbox(path, mib * 1024 * 1024 // per, body_lines=per // 77)
     began = time.perf_counter()
     step, count = size // 10, 0
     marks: list[float] = []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from pytest_django.fixtures import Settings
 
@@ -135,3 +136,19 @@ def test_cancel_stops_between_messages_and_cleans_up(
         800 - count,
         count,
     )
+
+
+@pytest.mark.django_db
+def test_the_upload_views_check_the_csrf_token_themselves(domain: str, unique: Callable[[str], str]) -> None:
+    user = make_user(domain, unique("csrf"), folders=False)
+    client = Client(enforce_csrf_checks=True)
+    client.get("/login/")
+    token = client.cookies["csrftoken"].value
+    login = client.post(
+        "/login/", {"username": user.uid, "password": user.password, "csrfmiddlewaretoken": token}
+    )
+    assert login.status_code == 302
+    before = _dirs()
+    archive = SimpleUploadedFile("a.mbox", mbox(2))
+    assert client.post("/tools/archives/mine/", {"archive": archive}).status_code == 403
+    assert Job.objects.filter(kind=KIND, params__uid=user.uid).count() == 0 and _dirs() == before

@@ -123,7 +123,8 @@ MENU: tuple[Section, ...] = (
             Item("backup", _("Backup & restore"), Level.ADMIN, "TLS-06"),
             Item("schedule", _("Scheduled tasks"), Level.ADMIN, "TLS-07"),
             Item("migration", _("Migration"), Level.ADMIN, "TLS-01, TLS-02"),
-            Item("ldif", _("LDIF import"), Level.ADMIN, "TLS-03"),
+            # domain and group administrators import into their own domains or group
+            Item("ldif", _("Import accounts"), Level.DELEGATED, "TLS-03", "import_index"),
             Item("mail-import", _("Import mail archive"), Level.DELEGATED, "TLS-02", "mail_import"),
             Item("my-mail-import", _("Import my mail archive"), Level.USER, "TLS-05", "my_mail_import"),
             Item("statistics", _("Statistics"), Level.ADMIN, "TLS-09"),

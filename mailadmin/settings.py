@@ -227,6 +227,13 @@ MAIL_IMPORT_READPST = envstr("MAILADMIN_MAIL_IMPORT_READPST", "/usr/bin/readpst"
 MAIL_IMPORT_READPST_SECONDS = envint("MAILADMIN_MAIL_IMPORT_READPST_SECONDS", 1800)
 MAIL_IMPORT_READPST_USER = envstr("MAILADMIN_MAIL_IMPORT_READPST_USER", "nobody")  # when run as root
 
+# --- directory imports (migration/, docs/imports.md) --------------------------------------------------------
+# Uploads wait here, one directory per import (0700, files 0600), until the import ends or expires.
+IMPORT_DIR = Path(envstr("MAILADMIN_IMPORT_DIR", str(VAR_DIR / "imports")))
+IMPORT_MAX_BYTES = envint("MAILADMIN_IMPORT_MAX_BYTES", 50 * 1024 * 1024)  # all files of one import together
+IMPORT_MAX_ENTRIES = envint("MAILADMIN_IMPORT_MAX_ENTRIES", 100_000)
+IMPORT_KEEP_HOURS = envint("MAILADMIN_IMPORT_KEEP_HOURS", 24)  # a checked, unconfirmed import expires then
+
 # --- web ---------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]

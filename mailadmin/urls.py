@@ -21,6 +21,7 @@ urlpatterns = [
     path("tools/jobs/<uuid:job_id>/cancel/", jobs.job_cancel_view, name="job_cancel"),
     path("tools/check/", jobs.checkstack, name="checkstack"),
     path("tools/archives/", include("migration.archives.urls")),
+    path("tools/import/", include("migration.urls")),
     path("accounts/", include("accounts.urls")),
     path("aliases/", include("aliases.urls")),
     path("folders/", include("folders.urls")),

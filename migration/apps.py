@@ -10,5 +10,6 @@ class MigrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Register the mail archive import's job kind with mailadmin.jobs.
-        from migration.archives import jobs  # noqa: F401
+        # Register the job kinds: the import pipeline's (check, create) and the mail archive import's.
+        from migration import jobs  # noqa: F401
+        from migration.archives import jobs as archive_jobs  # noqa: F401

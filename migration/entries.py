@@ -35,6 +35,11 @@ class ImportEntry:
     container_dn: str = ""
     disabled: bool = False  # created with mailEnabled FALSE (locked shadow accounts, empty hashes)
     note: str = ""  # a line for the report even when the entry is accepted ("locked in the shadow file")
+    # Account options the file may set for this entry; None = not given, the import form's choice applies.
+    quota_kib: int | None = None
+    web_access: bool | None = None
+    send_local_only: bool | None = None
+    receive_local_only: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,20 @@ def rdn_value(dn: str) -> str:
     return str(ldap.dn.str2dn(dn)[0][0][1])
 
 
+def split_dn(dn: str) -> tuple[str, str, str] | None:
+    """(type of the first RDN, lower-case; its value, unescaped; the parent DN) of a DN whose first RDN
+    has a single attribute: `("uid", "alice", "o=a.test,...")`. None for anything else (an invalid DN, a
+    multi-valued RDN such as `cn=a+uid=b`, an empty one). For DNs that come from a file, not the tree."""
+    if _parse(dn) is None:
+        return None
+    parsed = ldap.dn.str2dn(dn)
+    if len(parsed[0]) != 1:
+        return None
+    attr_type, value, _flags = parsed[0][0]
+    name = str(attr_type).strip().lower()
+    return _TYPE_ALIASES.get(name, name), str(value), ldap.dn.dn2str(parsed[1:])
+
+
 def domain_of(dn: str) -> str | None:
     """The domain name an entry belongs to (lower-case), or None if it is not inside ou=domains."""
     rdns, top = _parse(dn), _parse(domains_dn())

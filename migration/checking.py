@@ -74,8 +74,6 @@ class Checker:
         own = (str(plan.kwargs["mail"]), *plan.aliases)
         duplicate = self._duplicates(row, plan.uid, own)
         problem = self._place(plan.container_dn) or duplicate
-        if not problem and plan.uid in self.mailboxes:
-            problem = f"a mailbox for {plan.uid} already exists (left by a deleted account?)"
         if problem:
             self._refuse(row, problem)
             return
@@ -129,6 +127,9 @@ class Checker:
                 elif used := [a for a in p.addresses if a.lower() in addresses]:
                     p.row.verdict = ImportRow.Verdict.REFUSED
                     p.row.reason = f"the address {used[0]} is already used by another account or alias"
+                elif p.row.uid in self.mailboxes:
+                    p.row.verdict = ImportRow.Verdict.REFUSED
+                    p.row.reason = f"a mailbox for {p.row.uid} already exists (left by a deleted account?)"
         for p in self.pending:
             if p.row.position in self.late and p.row.verdict == ImportRow.Verdict.ACCEPTED:
                 p.row.verdict, p.row.reason = ImportRow.Verdict.REFUSED, self.late.pop(p.row.position)

@@ -117,6 +117,8 @@ def create_run(
 ) -> dict[str, int]:
     """Create every accepted entry of `run`; rows become created or failed as each entry ends."""
     options = Options.from_json(run.options)
+    if not selectors.may_import_into(actor, options.container_dn):
+        raise ImportStopped(f"{actor.username} may no longer create users in {options.container_dn}.")
     if stored_digest(run.kind, run.pk) != run.digest:
         raise ImportStopped("The uploaded file changed since it was checked; nothing was created.")
     todo = dict(

@@ -54,7 +54,7 @@ class ImportUploadHandler(FileUploadHandler):
         self.total = 0
         self.too_big = False
         self.stored: dict[str, StoredUpload] = {}
-        self.file: Any = None  # Django's parser closes `file` when it gives up on an upload
+        self.out: Any = None  # not `file`: Django closes a handler's `file` itself, even when it is None
         self.path: Path | None = None
 
     def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
@@ -64,7 +64,7 @@ class ImportUploadHandler(FileUploadHandler):
         make_private_dir(self.directory)
         self.path = self.directory / f"{field_name}.upload"
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-        self.file = os.fdopen(os.open(self.path, flags, 0o600), "wb")
+        self.out = os.fdopen(os.open(self.path, flags, 0o600), "wb")
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self.total += len(raw_data)
@@ -72,14 +72,14 @@ class ImportUploadHandler(FileUploadHandler):
             self.too_big = True
             self._drop()
             raise SkipFile
-        self.file.write(raw_data)
+        self.out.write(raw_data)
         return None
 
     def file_complete(self, file_size: int) -> StoredUpload | None:
-        if self.file is None or self.path is None:
+        if self.out is None or self.path is None:
             return None
-        self.file.close()
-        self.file = None
+        self.out.close()
+        self.out = None
         upload = StoredUpload(self.path, display_name(self.file_name), file_size)
         self.stored[self.field_name] = upload
         return upload
@@ -88,9 +88,9 @@ class ImportUploadHandler(FileUploadHandler):
         self._drop()
 
     def _drop(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        if self.out is not None:
+            self.out.close()
+            self.out = None
         if self.path is not None:
             self.path.unlink(missing_ok=True)
             self.path = None

@@ -74,8 +74,9 @@ def _upload(
     containers = import_containers(actor)
     kwargs: dict[str, Any] = {"parser": parser, "actor": actor, "containers": containers}
     if request.method == "POST" and handler is not None:
+        data, files = request.POST, request.FILES  # the body is read (into the run's directory) here
         too_big = int(settings.IMPORT_MAX_BYTES) if handler.too_big else 0
-        form = ImportForm(request.POST, request.FILES, too_big=too_big, **kwargs)
+        form = ImportForm(data, files, too_big=too_big, **kwargs)
         if form.is_valid():
             stored = handler.stored
             run = import_start(

@@ -16,14 +16,18 @@ from migration.models import ImportRun
 PASSWORD = "Import-pass-1"
 
 
-def person(uid: str, container: str, *, password: str | None = PASSWORD, **attrs: str | Iterable[str]) -> str:
-    """One LDIF entry (without the blank line after it)."""
+def person(
+    uid: str, container: str, *, password: str | None = PASSWORD, raw: str = "", **attrs: str | Iterable[str]
+) -> str:
+    """One LDIF entry (without the blank line after it); `raw`: lines added as they are."""
     lines = [f"dn: uid={uid},{container}", "objectClass: inetOrgPerson", f"uid: {uid}", f"sn: {uid.title()}"]
     if password is not None:
         lines.append(f"userPassword: {password}")
     for attr, value in attrs.items():
         for v in [value] if isinstance(value, str) else value:
             lines.append(f"{attr}: {v}")
+    if raw:
+        lines.append(raw)
     return "\n".join(lines)
 
 

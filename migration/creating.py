@@ -24,7 +24,7 @@ from accounts.services.users import user_disable
 from aliases.services import addresses
 from mailadmin import directory
 from mailadmin.actor import Actor
-from mailadmin.directory import DirectoryError, DirectoryUnavailable, InvalidName
+from mailadmin.directory import DirectoryError, DirectoryUnavailable, InvalidName, dit
 from mailadmin.imap_names import ImapError, ImapUnavailable
 from migration import selectors
 from migration.entries import ImportEntry
@@ -47,13 +47,19 @@ class Outcome:
     dn: str = ""
 
 
-def create_entry(actor: Actor, entry: ImportEntry, options: Options, *, min_password: int) -> Outcome:
-    """Create one account from one entry; never raises for the entry's own problem (only ImportStopped)."""
+def create_entry(
+    actor: Actor, entry: ImportEntry, options: Options, *, min_password: int, places: dict[str, bool]
+) -> Outcome:
+    """Create one account from one entry; never raises for the entry's own problem (only ImportStopped).
+    `places`: the containers checked so far in this run (normalized DN -> may import there)."""
     try:
         plan = plan_entry(entry, options, min_password=min_password)
     except InvalidName as exc:
         return Outcome(False, reason_of(exc))
-    if not selectors.may_import_into(actor, plan.container_dn):
+    key = dit.normalize_dn(plan.container_dn)
+    if key not in places:
+        places[key] = selectors.may_import_into(actor, plan.container_dn)
+    if not places[key]:
         return Outcome(
             False, f"{plan.container_dn[:200]} is not an organization or group you may import into"
         )
@@ -127,6 +133,7 @@ def create_run(
     progress(0, len(todo))
     min_password = directory.password_min_length()
     done = created = 0
+    places: dict[str, bool] = {}
     files = open_uploads(run)
     try:
         for position, item in enumerate(PARSERS[run.kind].parse(files, options.params)):
@@ -137,7 +144,7 @@ def create_run(
             if not isinstance(item, ImportEntry) or item.uid[:64] != uid:
                 outcome = Outcome(False, "the entry is not the one the report accepted")
             else:
-                outcome = create_entry(actor, item, options, min_password=min_password)
+                outcome = create_entry(actor, item, options, min_password=min_password, places=places)
             verdict = ImportRow.Verdict.CREATED if outcome.created else ImportRow.Verdict.FAILED
             ImportRow.objects.filter(run=run, position=position).update(
                 verdict=verdict, reason=outcome.reason[:2000], **({"dn": outcome.dn} if outcome.dn else {})

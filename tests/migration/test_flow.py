@@ -11,6 +11,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from uuid import UUID
 
 import pytest
 from django.conf import settings
@@ -50,7 +51,7 @@ def _imap_ok(uid: str, password: str) -> bool:
     return True
 
 
-def _wait_run(run_id: object, *statuses: str, timeout: float = 120) -> ImportRun:
+def _wait_run(run_id: UUID, *statuses: str, timeout: float = 120) -> ImportRun:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = ImportRun.objects.get(pk=run_id)
@@ -61,7 +62,9 @@ def _wait_run(run_id: object, *statuses: str, timeout: float = 120) -> ImportRun
 
 
 @pytest.mark.django_db(transaction=True)  # the jobs are queued on commit, for the real worker
-def test_fifty_users_with_three_broken_ones(worker: None, personas: Personas, login: Login, domain: str) -> None:
+def test_fifty_users_with_three_broken_ones(
+    worker: None, personas: Personas, login: Login, domain: str
+) -> None:
     org = dit.organization_dn(domain, domain)
     tag = domain.split(".")[0][-6:]
     clear = [f"c{tag}{i:02d}" for i in range(44)]

@@ -135,7 +135,11 @@ def test_an_upload_over_the_cap_is_refused_and_nothing_is_kept(
     imports = Path(settings.IMPORT_DIR)
     before = set(imports.iterdir()) if imports.is_dir() else set()
     # Django's own handlers would put a big upload into FILE_UPLOAD_TEMP_DIR: it must stay empty.
-    small = {"IMPORT_MAX_BYTES": 64 * 1024, "FILE_UPLOAD_TEMP_DIR": str(spill), "FILE_UPLOAD_MAX_MEMORY_SIZE": 0}
+    small = {
+        "IMPORT_MAX_BYTES": 64 * 1024,
+        "FILE_UPLOAD_TEMP_DIR": str(spill),
+        "FILE_UPLOAD_MAX_MEMORY_SIZE": 0,
+    }
     with override_settings(**small):
         data = ldif(person("big", org, description="x" * 100)) * 1000
         response = upload(admin, data, org)

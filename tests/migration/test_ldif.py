@@ -1,5 +1,5 @@
-"""The LDIF reader on its own: what it accepts, what it refuses per entry and why, and that it stays within its
-memory bounds whatever the file holds (a 200 MB line is generated as it is read, never held)."""
+"""The LDIF reader on its own: what it accepts, what it refuses per entry and why, and that it stays within
+its memory bounds whatever the file holds (a 200 MB line is generated as it is read, never held)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ that is down (DirectoryUnavailable, ImapUnavailable) stops the job: every later 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from migration.plan import Plan, plan_entry, reason_of
 
 log = logging.getLogger(__name__)
 UNAVAILABLE = (DirectoryUnavailable, ImapUnavailable)
+PROGRESS_EVERY = 0.25  # seconds between two updates of the progress bar's row (each is a commit)
 
 
 class ImportStopped(Exception):
@@ -133,6 +135,7 @@ def create_run(
     progress(0, len(todo))
     min_password = directory.password_min_length()
     done = created = 0
+    shown = time.monotonic()
     places: dict[str, bool] = {}
     files = open_uploads(run)
     try:
@@ -153,7 +156,9 @@ def create_run(
             created += outcome.created
             if not outcome.created:
                 say(f"FAILED {item.where} {uid}: {outcome.reason}", "error")
-            progress(done, None)
+            if time.monotonic() - shown >= PROGRESS_EVERY or done == len(todo):
+                progress(done, None)
+                shown = time.monotonic()
     finally:
         for opened in files.values():
             opened.close()

@@ -122,6 +122,12 @@ def test_a_run_whose_job_was_cancelled_before_it_started_does_not_hang(
     run = checked(client, ldif(person(unique("w"), org)), org)
     assert client.post(f"/tools/import/{run.pk}/confirm/").status_code == 302
     run = ImportRun.objects.get(pk=run.pk)
+    # The bar polls the page; while the run is as the page saw it, only the bar comes back ...
+    bar = client.get(f"/tools/import/{run.pk}/?poll=running", HTTP_HX_REQUEST="true")
+    assert bar.content.decode().lstrip().startswith('<div id="run-progress"')
+    # ... and once it moved on, the whole page reloads (the report, the buttons change with it).
+    moved = client.get(f"/tools/import/{run.pk}/?poll=checking", HTTP_HX_REQUEST="true")
+    assert (moved.status_code, moved["HX-Refresh"]) == (204, "true")
     # No worker here: the job waits; Cancel on the job page ends it before it ever runs.
     assert client.post(f"/tools/jobs/{run.create_job_id}/cancel/").status_code == 302
     page = client.get(f"/tools/import/{run.pk}/").content.decode()

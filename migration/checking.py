@@ -23,9 +23,10 @@ from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.directory import InvalidName, dit
 from migration import selectors
-from migration.entries import EntryProblem, ImportEntry
+from migration.entries import FILE_WHERE, EntryProblem, ImportEntry
 from migration.models import ImportRow, ImportRun
-from migration.pipeline import PARSERS, Options, count_rows, end_run, open_uploads
+from migration.parsers import PARSERS
+from migration.pipeline import Options, count_rows, end_run, open_uploads
 from migration.plan import plan_entry, reason_of
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,8 @@ def check_run(
         for position, item in enumerate(PARSERS[run.kind].parse(files, options.params)):
             if position >= limit:
                 raise FileRefused(f"The file holds more than {limit} entries; split it into smaller files.")
+            if isinstance(item, EntryProblem) and item.where == FILE_WHERE:
+                raise FileRefused(item.reason)
             checker.check(position, item)
             if position % ROW_BATCH == ROW_BATCH - 1:
                 if cancelled is not None:

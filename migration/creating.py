@@ -2,10 +2,10 @@
 
 The upload is parsed again (its sha256 must match the one taken at upload) and each item whose report row
 says "accepted" is planned again and created, in file order, by the service behind "Create User"
-(`accounts.services.user_create`, journaled: a failed entry leaves nothing half-made). Extra addresses,
-forwarding and the disabled state are separate services run right after; if one of them fails, the new
-account is deleted again, so an entry is either created whole or not at all. The actor's rights are those
-the directory gives them now, checked again for every container.
+(`accounts.services.user_create`, journaled: a failed entry leaves nothing half-made; a disabled entry is
+created disabled in the same step). Extra addresses and forwarding are separate services run right after;
+if one of them fails, the new account is deleted again, so an entry is either created whole or not at all.
+The actor's rights are those the directory gives them now, checked again for every container.
 
 Between two entries the job looks for Cancel; the entries done stay and the report says which. A server
 that is down (DirectoryUnavailable, ImapUnavailable) stops the job: every later entry would fail the same.
@@ -21,7 +21,6 @@ from typing import Any
 
 from accounts import services
 from accounts.services.journal import incomplete_operation
-from accounts.services.users import user_disable
 from aliases.services import addresses
 from mailadmin import directory
 from mailadmin.actor import Actor
@@ -30,7 +29,8 @@ from mailadmin.imap_names import ImapError, ImapUnavailable
 from migration import selectors
 from migration.entries import ImportEntry
 from migration.models import ImportRow, ImportRun
-from migration.pipeline import PARSERS, Options, open_uploads, stored_digest
+from migration.parsers import PARSERS
+from migration.pipeline import Options, open_uploads, stored_digest
 from migration.plan import Plan, plan_entry, reason_of
 
 log = logging.getLogger(__name__)
@@ -78,14 +78,12 @@ def create_entry(
     except (DirectoryError, ImapError, InvalidName) as exc:
         why = reason_of(exc) if isinstance(exc, InvalidName) else str(exc)
         return Outcome(False, _remove(actor, dn, why), "")
-    note = "created disabled" + (" (no password in the file)" if plan.random_password else "")
-    return Outcome(True, note if plan.disabled else "", dn)
+    note = "created disabled" + ("" if plan.password or plan.password_hash else ", without a password")
+    return Outcome(True, "; ".join(n for n in (entry.note, note if plan.disabled else "") if n), dn)
 
 
 def _credentials(plan: Plan) -> dict[str, Any]:
-    if plan.password_hash:
-        return {"password": "", "password_hash": plan.password_hash}
-    return {"password": plan.password}
+    return {"password": plan.password, "password_hash": plan.password_hash}
 
 
 def _finish(actor: Actor, dn: str, plan: Plan) -> None:
@@ -93,8 +91,6 @@ def _finish(actor: Actor, dn: str, plan: Plan) -> None:
         addresses.user_set_addresses(actor=actor, dn=dn, addresses=plan.aliases)
     if plan.forwards:
         addresses.user_set_forwarding(actor=actor, dn=dn, targets=plan.forwards, keep_copy=False)
-    if plan.disabled:
-        user_disable(actor=actor, dn=dn)
 
 
 def _remove(actor: Actor, dn: str, why: str) -> str:

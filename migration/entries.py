@@ -42,9 +42,15 @@ class ImportEntry:
     receive_local_only: bool | None = None
 
 
+# An EntryProblem whose `where` is this is about the whole file (not UTF-8, a header the parser cannot use):
+# the pipeline refuses the file with its reason and reads no further.
+FILE_WHERE = "file"
+
+
 @dataclass(frozen=True)
 class EntryProblem:
-    """An entry the parser could not read: the report shows it refused with `reason`; the rest goes on."""
+    """An entry the parser could not read: the report shows it refused with `reason`; the rest goes on
+    (unless `where` is FILE_WHERE)."""
 
     where: str
     reason: str

@@ -13,7 +13,8 @@ from accounts.services.folders import LANGUAGES
 from mailadmin.actor import Actor
 from mailadmin.directory import InvalidName, dit
 from mailadmin.imap_names import MAX_QUOTA_KIB
-from migration.pipeline import Options, Parser
+from migration.parsers import Parser
+from migration.pipeline import Options
 from migration.selectors import may_import_into
 
 MAX_DN = 1024

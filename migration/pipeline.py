@@ -9,8 +9,7 @@
    accounts.services.user_create, in file order, with progress and Cancel between entries.
 4. When the run ends, is discarded or expires, its directory (and with it every clear password) is removed.
 
-Parsers are registered here (`register_parser`): a parser turns the uploaded files into ImportEntry /
-EntryProblem items (migration/entries.py) and knows nothing about the directory.
+The kinds of import (their parsers) are registered in migration/parsers.py.
 """
 
 from __future__ import annotations
@@ -19,11 +18,11 @@ import hashlib
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 from uuid import UUID
 
 from django.conf import settings
@@ -37,70 +36,13 @@ from mailadmin.audit.services import audit_record
 from mailadmin.directory import InvalidName, dit
 from mailadmin.jobs.models import Job
 from mailadmin.jobs.services import job_cancel, job_start
-from migration.entries import EntryProblem, ImportEntry
-from migration.ldif import parse_ldif
 from migration.models import ImportRow, ImportRun
-
-if TYPE_CHECKING:
-    from django import forms
-    from django_stubs_ext import StrPromise
+from migration.parsers import PARSERS
 
 log = logging.getLogger(__name__)
 
 CHECK_JOB = "migration.check"
 CREATE_JOB = "migration.create"
-
-
-# --- parsers --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UploadSlot:
-    """One file input of an import form ("file"; "passwd" and "shadow" for shadow files)."""
-
-    name: str  # form field; also the stored file's name in the run's directory
-    label: StrPromise
-    required: bool = True
-
-
-Items = Iterable[ImportEntry | EntryProblem]
-
-
-@dataclass(frozen=True)
-class Parser:
-    """A kind of directory import. `parse(files, params)` gets each uploaded slot opened in binary mode
-    (missing optional slots are absent) and the values of `fields` from the form (JSON types), and yields
-    one item per entry, in file order; the same files must give the same items (the creation job parses
-    again and matches the report by position)."""
-
-    kind: str
-    label: StrPromise
-    slots: tuple[UploadSlot, ...]
-    parse: Callable[[Mapping[str, BinaryIO], Mapping[str, Any]], Items]
-    help: StrPromise | str = ""
-    fields: Callable[[], dict[str, forms.Field]] = field(default=dict)  # extra form fields of this kind
-
-
-PARSERS: dict[str, Parser] = {}
-
-
-def register_parser(parser: Parser) -> Parser:
-    PARSERS[parser.kind] = parser
-    return parser
-
-
-register_parser(
-    Parser(
-        kind="ldif",
-        label=_("LDIF"),
-        slots=(UploadSlot("file", _("LDIF file")),),
-        parse=lambda files, _params: parse_ldif(files["file"]),
-        help=_(
-            "An LDIF file of people (inetOrgPerson): one entry per account, DNs like uid=login,o=org,... "
-            "See docs/imports.md for the attributes read."
-        ),
-    )
-)
 
 
 # --- the options of the form ----------------------------------------------------------------------------

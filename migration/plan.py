@@ -5,18 +5,15 @@ both go through `plan_entry`, so what the report accepted is what the job create
 
 from __future__ import annotations
 
-import inspect
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from accounts import services
 from accounts.services.common import check_quota
 from accounts.services.person import PERSON_FIELDS, check_names, check_person
 from accounts.services.users import check_mail_in_domain
 from aliases.services.addresses import MAX_ADDRESSES, MAX_FORWARDS, check_addresses
-from mailadmin.directory import InvalidName, check_login, check_password, dit
+from mailadmin.directory import InvalidName, check_login, check_password, check_password_hash, dit
 from migration.entries import ImportEntry
 from migration.pipeline import Options
 
@@ -29,6 +26,7 @@ LABELS: dict[str, str] = {
     "aliases": "extra addresses (mailAlias)",
     "forwards": "forwarding (mailForward)",
     "password": "password (userPassword)",
+    "password_hash": "password hash (userPassword)",
     "quota": "quota (mailQuota)",
     "container": "container",
     **{f.key: f"{f.attr}" for f in PERSON_FIELDS},
@@ -41,20 +39,13 @@ def reason_of(exc: InvalidName) -> str:
     return f"{label}: {exc.message}" if label else exc.message
 
 
-def hashed_passwords_supported() -> bool:
-    """Entries with a hashed userPassword ({SSHA}, {CRYPT}, ...) are created once "Create User" takes the
-    hash as it is (`user_create(..., password_hash=...)`); until then they are refused with a reason."""
-    return "password_hash" in inspect.signature(services.user_create).parameters
-
-
 @dataclass(frozen=True)
 class Plan:
     uid: str
     container_dn: str
     dn: str
     password: str  # never logged, never stored
-    password_hash: str
-    random_password: bool  # no password in the file and the entry is to be created disabled
+    password_hash: str  # "{SCHEME}...", kept as it is (slapd verifies the scheme)
     aliases: tuple[str, ...]
     forwards: tuple[str, ...]
     disabled: bool
@@ -85,7 +76,7 @@ def plan_entry(entry: ImportEntry, options: Options, *, min_password: int) -> Pl
     forwards = check_addresses(entry.forwards, "forwards", limit=MAX_FORWARDS)
     if {mail, *aliases} & set(forwards):
         raise InvalidName("an entry cannot forward to its own address", "forwards")
-    password, password_hash, random_password = _password(entry, min_password)
+    password, password_hash = _password(entry, min_password)
     quota = check_quota(entry.quota_kib if entry.quota_kib is not None else options.quota_kib)
     create_mailbox = options.create_mailbox
     if quota is not None and not create_mailbox:
@@ -105,6 +96,7 @@ def plan_entry(entry: ImportEntry, options: Options, *, min_password: int) -> Pl
         "web_access": _either(entry.web_access, options.web_access),
         "send_local_only": _either(entry.send_local_only, options.send_local_only),
         "receive_local_only": _either(entry.receive_local_only, options.receive_local_only),
+        "disabled": entry.disabled,
     }
     return Plan(
         uid=uid,
@@ -112,7 +104,6 @@ def plan_entry(entry: ImportEntry, options: Options, *, min_password: int) -> Pl
         dn=dit.account_dn(container, uid),
         password=password,
         password_hash=password_hash,
-        random_password=random_password,
         aliases=tuple(aliases),
         forwards=tuple(forwards),
         disabled=entry.disabled,
@@ -124,18 +115,18 @@ def _either(from_file: bool | None, from_form: bool) -> bool:
     return from_form if from_file is None else from_file
 
 
-def _password(entry: ImportEntry, min_password: int) -> tuple[str, str, bool]:
+def _password(entry: ImportEntry, min_password: int) -> tuple[str, str]:
+    """(clear password, hash): one of them, or neither for an entry created disabled (user_create then
+    sets no password at all: the account cannot log in until someone gives it one and enables it)."""
+    if entry.password and entry.password_hash:
+        raise InvalidName("give either a password or a hash, not both", "password")
     if entry.password:
         check_password(entry.password)
         if len(entry.password) < min_password:
             raise InvalidName(f"must be at least {min_password} characters long", "password")
-        return entry.password, "", False
+        return entry.password, ""
     if entry.password_hash:
-        if not hashed_passwords_supported():
-            raise InvalidName("hashed passwords: not yet supported")
-        return "", entry.password_hash, False
+        return "", check_password_hash(entry.password_hash)
     if entry.disabled:
-        # Created disabled, as the file asks, with a password nobody knows: an empty one never means
-        # "no password" (an empty simple bind succeeds without checking anything).
-        return secrets.token_urlsafe(24), "", True
+        return "", ""
     raise InvalidName("the entry has no password", "password")

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from mailadmin.actor import Actor
 from mailadmin.permissions import Level, guard
 from migration.forms import ImportForm
-from migration.pipeline import PARSERS, Parser, import_start, remove_upload, run_dir, stored_digest
+from migration.parsers import PARSERS, Parser
+from migration.pipeline import import_start, remove_upload, run_dir, stored_digest
 from migration.selectors import import_containers, visible_runs
 from migration.uploads import ImportUploadHandler
 

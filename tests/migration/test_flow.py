@@ -21,7 +21,6 @@ from mailadmin import imap
 from mailadmin.directory import dit
 from mailadmin.jobs.models import Job
 from migration.models import ImportRun
-from migration.plan import hashed_passwords_supported
 from tests import ldaptool
 from tests.accounts.usertool import deliver, rcpt
 from tests.conftest import Persona, Personas
@@ -82,8 +81,7 @@ def test_fifty_users_with_three_broken_ones(
     run = _wait_run(run.pk, ImportRun.Status.READY)
     found = verdicts(run)
     refused = {uid for uid, (verdict, _reason) in found.items() if verdict == "refused"}
-    expected_refused = broken if hashed_passwords_supported() else broken | set(hashed)
-    assert refused == expected_refused, found
+    assert refused == broken, found
     page = client.get(f"/tools/import/{run.pk}/").content.decode()
     assert "sn (the last name) is missing" in page and "never fetched" in page
     assert "outside the chosen container" in page
@@ -95,7 +93,7 @@ def test_fifty_users_with_three_broken_ones(
     job = wait_finished(str(run.create_job_id))
     assert job.state == Job.State.SUCCEEDED, (job.error, [line.text for line in job.lines.all()])
     run = _wait_run(run.pk, ImportRun.Status.DONE)
-    created = clear + (hashed if hashed_passwords_supported() else [])
+    created = clear + hashed
     assert (run.created, run.failed, run.not_done) == (len(created), 0, 0)
 
     dump = ldaptool.dump(org)

@@ -32,6 +32,8 @@ from migration.plan import plan_entry, reason_of
 log = logging.getLogger(__name__)
 ROW_BATCH = 200  # entries checked against the directory and written to the report together
 Tick = Callable[[int, int], None]
+CHECKING = (ImportRun.Status.CHECKING,)  # a run discarded while its check ran stays discarded
+NOTHING_TO_IMPORT = "No entry of the file can be imported (see the report)."
 
 
 class FileRefused(Exception):
@@ -58,7 +60,6 @@ class Checker:
     addresses: dict[str, tuple[int, str]] = field(default_factory=dict)
     late: dict[int, str] = field(default_factory=dict)  # earlier accepted rows refused by a later duplicate
     pending: list[_Pending] = field(default_factory=list)
-    written: int = 0
 
     def check(self, position: int, item: ImportEntry | EntryProblem) -> None:
         row = ImportRow(run=self.run, position=position, where=item.where[:64], uid=item.uid[:64])
@@ -135,7 +136,6 @@ class Checker:
             if p.row.position in self.late and p.row.verdict == ImportRow.Verdict.ACCEPTED:
                 p.row.verdict, p.row.reason = ImportRow.Verdict.REFUSED, self.late.pop(p.row.position)
         ImportRow.objects.bulk_create([p.row for p in self.pending])
-        self.written += len(self.pending)
         self.pending = []
 
     def finish(self) -> None:
@@ -171,7 +171,6 @@ def check_run(
     )
     limit = int(settings.IMPORT_MAX_ENTRIES)
     files = open_uploads(run)
-    main = next(iter(files.values()), None)
     try:
         position = -1
         for position, item in enumerate(PARSERS[run.kind].parse(files, options.params)):
@@ -183,14 +182,14 @@ def check_run(
             if position % ROW_BATCH == ROW_BATCH - 1:
                 if cancelled is not None:
                     cancelled()
-                if tick is not None and main is not None:
-                    tick(main.tell(), max(run.size, 1))
+                if tick is not None:  # bytes read of all files: the bar moves with the parser
+                    tick(sum(f.tell() for f in files.values()), max(run.size, 1))
         if position < 0:
             raise FileRefused("The file holds no entries.")
         checker.finish()
     except FileRefused as exc:
         ImportRow.objects.filter(run=run).delete()
-        end_run(run.pk, ImportRun.Status.REFUSED, error=str(exc))
+        end_run(run.pk, ImportRun.Status.REFUSED, from_states=CHECKING, error=str(exc))
         return ImportRun.objects.get(pk=run.pk)
     finally:
         for opened in files.values():
@@ -198,9 +197,7 @@ def check_run(
     count_rows(run.pk)
     run = ImportRun.objects.get(pk=run.pk)
     if not run.accepted:
-        end_run(
-            run.pk, ImportRun.Status.REFUSED, error="No entry of the file can be imported (see the report)."
-        )
+        end_run(run.pk, ImportRun.Status.REFUSED, from_states=CHECKING, error=NOTHING_TO_IMPORT)
     else:
         ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.CHECKING).update(
             status=ImportRun.Status.READY, checked_at=timezone.now()

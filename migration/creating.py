@@ -60,7 +60,9 @@ def create_entry(
         return Outcome(False, reason_of(exc))
     key = dit.normalize_dn(plan.container_dn)
     if key not in places:
-        places[key] = selectors.may_import_into(actor, plan.container_dn)
+        places[key] = dit.is_inside(plan.container_dn, options.container_dn) and selectors.may_import_into(
+            actor, plan.container_dn
+        )
     if not places[key]:
         return Outcome(
             False, f"{plan.container_dn[:200]} is not an organization or group you may import into"

@@ -27,8 +27,8 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from accounts.services.folders import check_language
 from mailadmin.actor import Actor
@@ -277,12 +277,11 @@ def end_run(run_id: UUID, status: str, *, from_states: Iterable[str] = (), error
         fields["error"] = error[:2000]
     changed = bool(runs.update(**fields))
     if changed and status in (ImportRun.Status.CANCELLED, ImportRun.Status.FAILED):
-        reason = (
-            _("not created: the import was cancelled")
-            if status == ImportRun.Status.CANCELLED
-            else _("not created: the import stopped")
+        # Stored in English like every reason of the report (and the audit log).
+        why = "cancelled" if status == ImportRun.Status.CANCELLED else "stopped"
+        ImportRow.objects.filter(run_id=run_id, verdict=ImportRow.Verdict.ACCEPTED).update(
+            reason=f"not created: the import {why}"
         )
-        ImportRow.objects.filter(run_id=run_id, verdict=ImportRow.Verdict.ACCEPTED).update(reason=str(reason))
     if changed:
         count_rows(run_id)
     remove_upload(run_id)
@@ -290,8 +289,6 @@ def end_run(run_id: UUID, status: str, *, from_states: Iterable[str] = (), error
 
 
 def count_rows(run_id: UUID) -> None:
-    from django.db.models import Count
-
     counts: dict[str, int] = dict(
         ImportRow.objects.filter(run_id=run_id).values_list("verdict").annotate(n=Count("id")).order_by()
     )

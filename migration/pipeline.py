@@ -278,7 +278,7 @@ def end_run(run_id: UUID, status: str, *, from_states: Iterable[str] = (), error
     changed = bool(runs.update(**fields))
     if changed and status in (ImportRun.Status.CANCELLED, ImportRun.Status.FAILED):
         # Stored in English like every reason of the report (and the audit log).
-        why = "cancelled" if status == ImportRun.Status.CANCELLED else "stopped"
+        why = "was cancelled" if status == ImportRun.Status.CANCELLED else "stopped"
         ImportRow.objects.filter(run_id=run_id, verdict=ImportRow.Verdict.ACCEPTED).update(
             reason=f"not created: the import {why}"
         )

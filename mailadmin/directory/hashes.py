@@ -26,6 +26,8 @@ import time
 
 import ldap
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ldap.ldapobject import LDAPObject
 
 from mailadmin.directory.acl import config_connection
@@ -58,10 +60,12 @@ _SALTED = {"SSHA": 20, "SMD5": 16, "SSHA256": 32, "SSHA384": 48, "SSHA512": 64}
 # Schemes slapd may know but that never fit an import: clear text, or a check handed to another service.
 # Named so the refusal can say why.
 _NOT_A_HASH = {
-    "CLEARTEXT": "{CLEARTEXT} is a clear-text password, not a hash: give the password itself instead.",
-    "SASL": "{SASL} hands the check to another service; it is not a password hash.",
-    "UNIX": "{UNIX} reads the server's own /etc/shadow; it is not a password hash.",
-    "K5KEY": "{K5KEY} hands the check to Kerberos; it is not a password hash.",
+    "CLEARTEXT": gettext_lazy(
+        "{CLEARTEXT} is a clear-text password, not a hash: give the password itself instead."
+    ),
+    "SASL": gettext_lazy("{SASL} hands the check to another service; it is not a password hash."),
+    "UNIX": gettext_lazy("{UNIX} reads the server's own /etc/shadow; it is not a password hash."),
+    "K5KEY": gettext_lazy("{K5KEY} hands the check to Kerberos; it is not a password hash."),
 }
 # crypt(3) formats of libxcrypt that slapd's {CRYPT} accepts here. DES and BSDi (`_`) are refused: they
 # use only 8 characters of a password and are broken in seconds; such users need a new password.
@@ -164,7 +168,10 @@ def _check_digest(scheme: str, rest: str) -> None:
     else:
         ok = _SALTED[scheme] < len(raw) <= _SALTED[scheme] + 64
     if not ok:
-        raise _refuse(f"This is not a valid {{{scheme}}} hash (the base64 digest has the wrong length).")
+        raise _refuse(
+            _("This is not a valid {%(scheme)s} hash (the base64 digest has the wrong length).")
+            % {"scheme": scheme}
+        )
 
 
 def _check_crypt(rest: str) -> None:
@@ -172,11 +179,16 @@ def _check_crypt(rest: str) -> None:
         return
     if re.fullmatch(rf"{_C64}{{13}}|_{_C64}{{19}}", rest):
         raise _refuse(
-            "{CRYPT} hashes in the old DES form are refused: they use only 8 characters of a password and "
-            "are broken in seconds. Give this account a new password instead."
+            _(
+                "{CRYPT} hashes in the old DES form are refused: they use only 8 characters of a password "
+                "and are broken in seconds. Give this account a new password instead."
+            )
         )
     raise _refuse(
-        "This {CRYPT} hash has no form the server's crypt(3) verifies ($1$, $5$, $6$, $y$, $gy$, $7$, $2b$)."
+        _(
+            "This {CRYPT} hash has no form the server's crypt(3) verifies "
+            "($1$, $5$, $6$, $y$, $gy$, $7$, $2b$)."
+        )
     )
 
 
@@ -187,18 +199,27 @@ def check_password_hash(value: str) -> str:
     truncated value is refused now rather than stored as a password nobody can use.
     """
     if not isinstance(value, str) or not value:
-        raise _refuse("The password hash is empty.")
+        raise _refuse(_("The password hash is empty."))
     if len(value) > MAX_HASH or not value.isascii() or not value.isprintable() or " " in value:
-        raise _refuse(f"A password hash is at most {MAX_HASH} printable ASCII characters without spaces.")
+        raise _refuse(
+            _("A password hash is at most %(n)s printable ASCII characters without spaces.") % {"n": MAX_HASH}
+        )
     scheme = scheme_of(value)
     if not scheme:
-        raise _refuse("A password hash starts with its scheme in braces, such as {SSHA} or {CRYPT}.")
+        raise _refuse(_("A password hash starts with its scheme in braces, such as {SSHA} or {CRYPT}."))
     if scheme in _NOT_A_HASH:
-        raise _refuse(_NOT_A_HASH[scheme])
+        raise _refuse(str(_NOT_A_HASH[scheme]))
     if scheme not in verifiable_schemes():
         module = next((m for m, schemes in MODULE_SCHEMES.items() if scheme in schemes), None)
-        why = f" (its module {module} is not loaded)" if module else ""
-        raise _refuse(f"This directory server cannot verify {{{scheme}}} passwords{why}.")
+        if module:
+            raise _refuse(
+                _(
+                    "This directory server cannot verify {%(scheme)s} passwords "
+                    "(its module %(module)s is not loaded)."
+                )
+                % {"scheme": scheme, "module": module}
+            )
+        raise _refuse(_("This directory server cannot verify {%(scheme)s} passwords.") % {"scheme": scheme})
     rest = value[len(scheme) + 2 :]
     if scheme in _DIGEST or scheme in _SALTED:
         _check_digest(scheme, rest)
@@ -206,9 +227,11 @@ def check_password_hash(value: str) -> str:
         _check_crypt(rest)
     elif scheme.startswith("PBKDF2"):
         if not _PBKDF2.fullmatch(rest):
-            raise _refuse(f"This is not a valid {{{scheme}}} hash (iterations$salt$digest).")
+            raise _refuse(
+                _("This is not a valid {%(scheme)s} hash (iterations$salt$digest).") % {"scheme": scheme}
+            )
     elif scheme == "ARGON2" and not _ARGON2.fullmatch(rest):
-        raise _refuse("This is not a valid {ARGON2} hash ($argon2id$v=19$m=...,t=...,p=...$salt$digest).")
+        raise _refuse(_("This is not a valid {ARGON2} hash ($argon2id$v=19$m=...,t=...,p=...$salt$digest)."))
     return value
 
 
@@ -233,6 +256,9 @@ def password_hash_set(dn: str, value: str) -> None:
 
     if not run(op, what="password change", dn=dn):
         raise DirectoryRefused(
-            f"The directory server did not keep the {{{scheme_of(value)}}} hash as given (it cannot verify "
-            "this scheme), so the password was not set."
+            _(
+                "The directory server did not keep the {%(scheme)s} hash as given (it cannot verify this "
+                "scheme), so the password was not set."
+            )
+            % {"scheme": scheme_of(value)}
         )

@@ -14,6 +14,7 @@ from mailadmin.actor import Actor
 from mailadmin.directory import InvalidName
 from mailadmin.permissions import Level, guard
 from migration.models import ImportRun
+from migration.parsers import PARSERS
 from migration.pipeline import import_cancel, import_confirm, import_discard, import_settle
 from migration.report import report_lines
 from migration.selectors import report_rows, run_for
@@ -42,7 +43,14 @@ def import_run(request: HttpRequest, run_id: str) -> HttpResponse:
             return response
         return render(request, "migration/run.html#progress", {"run": run, "job": job})
     page = Paginator(report_rows(run), ROWS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"run": run, "job": job, "page": page, "in_progress": run.status in IN_PROGRESS}
+    parser = PARSERS.get(run.kind)
+    context = {
+        "run": run,
+        "job": job,
+        "page": page,
+        "in_progress": run.status in IN_PROGRESS,
+        "kind_label": parser.label if parser is not None else run.kind,
+    }
     return render(request, "migration/run.html", context)
 
 

@@ -28,14 +28,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import BinaryIO
 
-from accounts.services.person import PERSON_FIELDS
+from accounts.services.person import KEY_BY_ATTR
 from mailadmin.directory import scheme_of
-from migration.entries import EntryProblem, ImportEntry
+from migration.entries import FILE_WHERE, EntryProblem, ImportEntry
 
 CHUNK = 64 * 1024
 MAX_ROW = 64 * 1024  # bytes of one row, header included
-FILE_WHERE = "file"
-PERSON_ATTRS: dict[str, str] = {f.attr: f.key for f in PERSON_FIELDS}  # LDAP attribute -> person key
+PERSON_ATTRS = KEY_BY_ATTR  # LDAP attribute -> person key
 # The columns, in the order the export writes them.
 COLUMNS: tuple[str, ...] = (
     "uid",

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from accounts.services.person import PERSON_FIELDS
+from accounts.services.person import KEY_BY_ATTR
 from mailadmin.directory import dit
 from migration.entries import EntryProblem, ImportEntry
 
@@ -43,7 +43,7 @@ _NAMES = {
     "surname": "last_name",
     "initials": "initials",
 }
-_PERSON = {f.attr.lower(): f.key for f in PERSON_FIELDS}
+_PERSON = {attr.lower(): key for attr, key in KEY_BY_ATTR.items()}
 _ADDRESSES = {"mail": "mail", "rfc822mailbox": "mail", "mailalias": "aliases", "maillocaladdress": "aliases"}
 _BOOLEANS = {
     "mailwebaccess": "web_access",

@@ -64,6 +64,7 @@ PERSON_FIELDS: tuple[PersonField, ...] = (
     PersonField("description", "description", _("Description"), 1024),
 )
 PERSON_ATTRS = tuple(f.attr for f in PERSON_FIELDS)
+KEY_BY_ATTR = {f.attr: f.key for f in PERSON_FIELDS}  # LDAP attribute -> `person` mapping key (imports)
 _BY_KEY = {f.key: f for f in PERSON_FIELDS}
 
 

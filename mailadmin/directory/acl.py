@@ -22,8 +22,7 @@ import ldap.dn
 from django.conf import settings
 from ldap.ldapobject import LDAPObject
 
-from mailadmin.configfiles import ConfigValueError
-from mailadmin.configfiles import slapd as slapd_conf
+from mailadmin.configfiles import ConfigValueError, slapd_acl
 from mailadmin.directory import dit
 from mailadmin.directory.connection import open_connection
 from mailadmin.directory.errors import DirectoryError, DirectoryRefused, DirectoryUnavailable, translate
@@ -68,7 +67,7 @@ def acl_dn(dn: str, *, domains_dn: str = "") -> str:
     if any(len(rdn) != 1 for rdn in parsed):
         raise DirectoryRefused(f"{dn!r} has a multi-valued RDN; private containers never do.")
     try:
-        return slapd_conf.acl_dn([(attr, value) for ((attr, value, _flags),) in parsed])
+        return slapd_acl.acl_dn([(attr, value) for ((attr, value, _flags),) in parsed])
     except ConfigValueError as exc:
         raise DirectoryRefused(f"{dn!r} cannot be written into an access rule: {exc}") from exc
 
@@ -102,7 +101,7 @@ def private_containers_from_ldif(text: str) -> list[str]:
 def access_list(private_dns: Iterable[str]) -> list[str]:
     """The whole olcAccess list for these private containers (no {n} prefixes)."""
     try:
-        return slapd_conf.access_rules(
+        return slapd_acl.access_rules(
             service_dns=service_dns(), private_containers=[acl_dn(dn) for dn in private_dns]
         )
     except ConfigValueError as exc:
@@ -179,8 +178,8 @@ def access_state(private_dns: Iterable[str] | None = None) -> AccessState:
 def _check_ours(live: list[str], wanted: list[str]) -> None:
     """Refuse to overwrite rules the console did not write: everything but the private-container rules
     must be what it renders. (An operator's own rules would otherwise vanish without a word.)"""
-    base_live = [rule for rule in live if slapd_conf.private_rule_container(rule) is None]
-    base_wanted = [rule for rule in wanted if slapd_conf.private_rule_container(rule) is None]
+    base_live = [rule for rule in live if slapd_acl.private_rule_container(rule) is None]
+    base_wanted = [rule for rule in wanted if slapd_acl.private_rule_container(rule) is None]
     if base_live != base_wanted:
         raise AclMismatch(
             "The access rules (olcAccess) of the directory database are not the ones the console writes "

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailadmin.configfiles import atomic_write, store
+from mailadmin.configfiles import atomic_write, slapd_acl, store
 from mailadmin.configfiles import slapd as slapd_conf
 from mailadmin.configfiles.registry.slapd import SLAPD
 from mailadmin.configfiles.slapd import ENTRY_DNS, SlapdParams, parse_config_ldif, render_config_ldif
@@ -255,7 +255,7 @@ class SlapdMenu:
         found = []
         for value in _lookup(entries.get(ENTRY_DNS["mdb"], {}), "olcAccess"):
             rule = value[value.index("}") + 1 :] if value.startswith("{") else value
-            container = slapd_conf.private_rule_container(rule)
+            container = slapd_acl.private_rule_container(rule)
             if container is not None:
                 found.append(container)
         return tuple(found)

@@ -150,7 +150,7 @@ def test_nested_private_group_in_a_private_organization(tree: Tree) -> None:
     container_set_private(actor=ACTOR, dn=tree.org, private=True)
     container_set_private(actor=ACTOR, dn=tree.inner, private=True)
 
-    rules = [acl.slapd_conf.private_rule_container(rule) for rule in live_rules()]
+    rules = [acl.slapd_acl.private_rule_container(rule) for rule in live_rules()]
     rules = [r for r in rules if r]
     assert rules.index(acl.acl_dn(tree.inner).lower()) < rules.index(acl.acl_dn(tree.org).lower())
 
@@ -170,7 +170,7 @@ def test_making_it_public_again_restores_visibility(tree: Tree) -> None:
     container_set_private(actor=ACTOR, dn=tree.group, private=False)
     assert readable(tree.out, tree.in1)
     assert ldaptool.attribute(tree.group, "mailPrivate") == []
-    assert all(acl.slapd_conf.private_rule_container(rule) is None for rule in live_rules())
+    assert all(acl.slapd_acl.private_rule_container(rule) is None for rule in live_rules())
 
 
 def test_a_private_domain_is_invisible_to_other_domains(tree: Tree) -> None:
@@ -248,7 +248,7 @@ def test_a_crafted_container_name_cannot_inject_into_the_rules(
     container_set_private(actor=ACTOR, dn=crafted, private=True)
 
     rules = live_rules()
-    (rule,) = [r for r in rules if acl.slapd_conf.private_rule_container(r)]
+    (rule,) = [r for r in rules if acl.slapd_acl.private_rule_container(r)]
     assert rule.count('"') == 2 * 4  # dn.subtree, two services, dn.subtree: nothing else is quoted
     # the hostile bytes are hex escapes inside the one quoted DN, never words of the rule
     assert " write" not in rule and "(x)" not in rule and "#" not in rule

@@ -14,13 +14,8 @@ from pathlib import Path
 import pytest
 
 from mailadmin.configfiles import ConfigValueError, atomic_write
-from mailadmin.configfiles.slapd import (
-    SlapdParams,
-    access_rules,
-    acl_dn,
-    private_rule_container,
-    render_config_ldif,
-)
+from mailadmin.configfiles.slapd import SlapdParams, render_config_ldif
+from mailadmin.configfiles.slapd_acl import access_rules, acl_dn, private_rule_container
 from mailadmin.directory import DirectoryRefused, acl
 from mailadmin.stack.config import PROJECT_SCHEMA
 

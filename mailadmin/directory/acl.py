@@ -1,7 +1,7 @@
 """slapd's access rules for private containers (ACC-03), rewritten live in cn=config.
 
 The rules are derived from the data: every domain, organization or group with `mailPrivate: TRUE` gets one
-rule (rendered by `mailadmin.configfiles.slapd.access_rules`, the same function that writes the bootstrap
+rule (rendered by `mailadmin.configfiles.slapd_acl.access_rules`, the same function that writes the bootstrap
 LDIF). A change replaces the mdb database's whole `olcAccess` list in ONE modify, so slapd switches from the
 old list to the new one with no moment in between.
 

@@ -97,14 +97,7 @@ def postconf_n(config_dir: str | Path) -> dict[str, str]:
     if result.returncode != 0 or complaints:
         detail = "; ".join(complaints) or result.stderr.strip() or f"exit {result.returncode}"
         raise PostfixError(f"postconf -n in {config_dir}: {detail}")
-    params: dict[str, str] = {}
-    for line in result.stdout.splitlines():
-        key, sep, value = line.partition(" = ")
-        if sep:
-            params[key.strip()] = value.strip()
-        elif line.endswith(" ="):
-            params[line[:-2].strip()] = ""
-    return params
+    return _parameters(result.stdout)
 
 
 @functools.cache
@@ -113,12 +106,17 @@ def postconf_d() -> dict[str, str]:
     result = _run([_bin("postconf"), "-d"])
     if result.returncode != 0:
         raise PostfixError(f"postconf -d failed: {result.stderr.strip()}")
-    defaults: dict[str, str] = {}
-    for line in result.stdout.splitlines():
+    return _parameters(result.stdout)
+
+
+def _parameters(output: str) -> dict[str, str]:
+    """`name = value` lines of postconf's output (an empty value prints as `name =`)."""
+    params: dict[str, str] = {}
+    for line in output.splitlines():
         key, sep, value = line.partition(" =")
         if sep:
-            defaults[key.strip()] = value.strip()
-    return defaults
+            params[key.strip()] = value.strip()
+    return params
 
 
 def _under_pty(argv: list[str], *, timeout: float = TIMEOUT) -> tuple[int, str]:

@@ -8,6 +8,7 @@ import secrets
 import shutil
 import smtplib
 import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -20,6 +21,8 @@ from mailadmin.configfiles.postfix_tables import render_ldap_table
 from mailadmin.stack.base import Context
 from mailadmin.stack.config import Layout
 from mailadmin.stack.process import StackError
+
+SMOKE_RELOAD_WAIT = 5.0  # seconds the old smtpd generation may still answer after a reload
 
 
 class PostfixMenu:
@@ -104,23 +107,39 @@ class PostfixMenu:
         service.wait_ready(self.ctx.config.timeout)
 
     def smoke(self) -> str:
-        """EHLO on the SMTP port, RCPT TO a mailbox of the directory (when there is one), and an LHLO to where
-        virtual_transport delivers: what a change can break without Postfix itself noticing."""
+        """EHLO on the SMTP port (until the reloaded smtpd announces main.cf's message_size_limit), RCPT TO a
+        mailbox of the directory (when there is one), and an LHLO to where virtual_transport delivers: what a
+        change can break without Postfix itself noticing."""
         ports = self.ctx.ports
-        with smtplib.SMTP("127.0.0.1", ports.smtp, timeout=10) as smtp:
-            code, _ = smtp.ehlo("smoke-test.mailadmin.invalid")
-            if code != 250:
-                raise StackError(f"EHLO answered {code}")
-            size = smtp.esmtp_features.get("size", "")
-            proved = [f"EHLO 250 (SIZE {size or 'not announced'})"]
-            mailbox = self._known_mailbox()
-            if mailbox:
-                smtp.mail("")
-                code, reply = smtp.rcpt(mailbox)
+        limit = postfix.postconf_h(self.etc, "message_size_limit")
+        expected = "" if limit in ("", "0") else limit  # 0: SIZE without a number
+        deadline = time.monotonic() + SMOKE_RELOAD_WAIT
+        while True:
+            with smtplib.SMTP("127.0.0.1", ports.smtp, timeout=10) as smtp:
+                code, _ = smtp.ehlo("smoke-test.mailadmin.invalid")
                 if code != 250:
-                    raise StackError(f"RCPT TO <{mailbox}> answered {code} {reply.decode(errors='replace')}")
-                smtp.rset()
-                proved.append(f"RCPT TO <{mailbox}> 250")
+                    raise StackError(f"EHLO answered {code}")
+                size = smtp.esmtp_features.get("size", "")
+                if size != expected:
+                    # an idle smtpd of the old generation may take one more connection after a reload
+                    if time.monotonic() < deadline:
+                        time.sleep(0.05)
+                        continue
+                    raise StackError(
+                        f"the running smtpd announces SIZE {size or '(none)'}, main.cf says {limit}: "
+                        "the reload did not take"
+                    )
+                proved = [f"EHLO 250 (SIZE {size or 'not announced'})"]
+                mailbox = self._known_mailbox()
+                if mailbox:
+                    smtp.mail("")
+                    code, reply = smtp.rcpt(mailbox)
+                    if code != 250:
+                        answer = reply.decode(errors="replace")
+                        raise StackError(f"RCPT TO <{mailbox}> answered {code} {answer}")
+                    smtp.rset()
+                    proved.append(f"RCPT TO <{mailbox}> 250")
+            break
         proved.append(self._lmtp_answers())
         return "; ".join(proved)
 

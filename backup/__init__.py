@@ -1,1 +1,1 @@
-"""Menu app: not built yet (see docs/FEATURES.md)."""
+"""Tools: backup & restore (TLS-06), scheduled tasks (TLS-07) and Cyrus recovery (TLS-08)."""

@@ -120,8 +120,8 @@ MENU: tuple[Section, ...] = (
             Item("check", _("Check the mail system"), Level.ADMIN, "", "checkstack"),
             Item("jobs", _("Jobs"), Level.DELEGATED, "", "job_list"),
             Item("audit", _("Audit log"), Level.DELEGATED, "", "audit_list"),
-            Item("backup", _("Backup & restore"), Level.ADMIN, "TLS-06"),
-            Item("schedule", _("Scheduled tasks"), Level.ADMIN, "TLS-07"),
+            Item("backup", _("Backup & restore"), Level.DELEGATED, "TLS-06", "backup_index", 2),
+            Item("schedule", _("Scheduled tasks"), Level.ADMIN, "TLS-07", "schedule_list"),
             Item("migration", _("Migration"), Level.ADMIN, "TLS-01, TLS-02"),
             # domain and group administrators import into their own domains or group
             Item("ldif", _("Import accounts"), Level.DELEGATED, "TLS-03", "import_index"),
@@ -129,7 +129,7 @@ MENU: tuple[Section, ...] = (
             Item("my-mail-import", _("Import my mail archive"), Level.USER, "TLS-05", "my_mail_import"),
             Item("statistics", _("Statistics"), Level.ADMIN, "TLS-09"),
             Item("logs", _("Logging"), Level.ADMIN, "TLS-10"),
-            Item("cyrus-recovery", _("Cyrus recovery"), Level.ADMIN, "TLS-08"),
+            Item("cyrus-recovery", _("Cyrus recovery"), Level.ADMIN, "TLS-08", "cyrus_recovery"),
         ),
     ),
     Section(

@@ -227,6 +227,15 @@ MAIL_IMPORT_READPST = envstr("MAILADMIN_MAIL_IMPORT_READPST", "/usr/bin/readpst"
 MAIL_IMPORT_READPST_SECONDS = envint("MAILADMIN_MAIL_IMPORT_READPST_SECONDS", 1800)
 MAIL_IMPORT_READPST_USER = envstr("MAILADMIN_MAIL_IMPORT_READPST_USER", "nobody")  # when run as root
 
+# --- backups (backup/, docs/backup.md) ----------------------------------------------------------------------
+# The catalogue: complete backup files only (a backup is written under a dot-name and renamed when done).
+BACKUP_DIR = Path(envstr("MAILADMIN_BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_MAX_UPLOAD = envint("MAILADMIN_BACKUP_MAX_UPLOAD", 20 * 1024**3)  # bytes of one uploaded file
+BACKUP_MAX_EXPANDED = envint("MAILADMIN_BACKUP_MAX_EXPANDED", 200 * 1024**3)  # bytes once decompressed
+BACKUP_MAX_MEMBERS = envint("MAILADMIN_BACKUP_MAX_MEMBERS", 5_000_000)
+BACKUP_MAX_RATIO = envint("MAILADMIN_BACKUP_MAX_RATIO", 200)  # expanded / packed size, above 16 MiB
+BACKUP_COMPRESSION = envstr("MAILADMIN_BACKUP_COMPRESSION", "zstd")  # the form's default
+
 # --- directory imports (migration/, docs/imports.md) --------------------------------------------------------
 # Uploads wait here, one directory per import (0700, files 0600), until the import ends or expires.
 IMPORT_DIR = Path(envstr("MAILADMIN_IMPORT_DIR", str(VAR_DIR / "imports")))

@@ -27,5 +27,6 @@ urlpatterns = [
     path("folders/", include("folders.urls")),
     path("queue/", include("mailqueue.urls")),
     path("configuration/", include("configuration.urls")),
+    path("tools/backup/", include("backup.urls")),
     path("<slug:section>/<slug:slug>/", system.placeholder, name="placeholder"),
 ]

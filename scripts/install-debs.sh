@@ -18,6 +18,7 @@ PACKAGES=(
   chromium chromium-driver                           # browser tests (never a downloaded browser)
   gettext                                            # compilemessages
   pst-utils                                          # readpst: Outlook PST archives for the mail import
+  zstd xz-utils gzip                                 # backup compression (zstd default, gzip, xz)
   procps psmisc iproute2 util-linux                  # ps, fuser, ss, script (pty for postfix check)
 )
 

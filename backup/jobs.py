@@ -1,0 +1,1 @@
+"""Job kinds of backups and restores."""

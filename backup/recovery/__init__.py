@@ -1,0 +1,1 @@
+"""Cyrus database recovery (TLS-08)."""

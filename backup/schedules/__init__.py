@@ -1,0 +1,1 @@
+"""Scheduled tasks (TLS-07): django-celery-beat rows that start console jobs."""

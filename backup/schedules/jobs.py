@@ -1,0 +1,1 @@
+"""Job kinds of this part (registered by backup.apps)."""

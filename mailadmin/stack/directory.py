@@ -19,10 +19,11 @@ from mailadmin.directory.skeleton import skeleton_ldif
 from mailadmin.stack.base import MANAGER, POSTFIX_BIND, SASLAUTHD_BIND, Service, require, unix_listening
 from mailadmin.stack.config import PROJECT_SCHEMA
 from mailadmin.stack.process import run
+from mailadmin.stack.slapd_backup import SlapdBackup
 from mailadmin.stack.slapd_menu import SlapdMenu
 
 
-class Slapd(SlapdMenu, Service):
+class Slapd(SlapdMenu, SlapdBackup, Service):
     name = "slapd"
 
     @property
@@ -46,6 +47,7 @@ class Slapd(SlapdMenu, Service):
             "ldapadd",
         )
         ldap = self.layout.ldap
+        self.undo_unfinished_swap()  # a whole restore that never committed leaves the old data live
         for sub in ("run", "data"):
             (ldap / sub).mkdir(parents=True, exist_ok=True)
         ldap.chmod(0o700)  # holds the whole directory and the config with the root password hash

@@ -1,0 +1,137 @@
+"""A user's mailbox read out for a backup and written back by a restore, as its owner (`owner_session`).
+
+Read: every folder with its special use and ACL; every message with its flags (the owner's \\Seen, which is
+why this runs as the owner) and internal date, fetched in batches, bodies with BODY.PEEK so reading marks
+nothing. Write: APPEND with flags and date, which returns the new UID (UIDPLUS) so that a restore that fails
+can take back exactly what it added (`remove`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from mailadmin.imap.owner import Folder, MessageRefused, OwnerMailbox, check_flags
+from mailadmin.imap.wire import IMAPClientAbortError, IMAPClientError, failure
+from mailadmin.imap_names import ImapError
+
+BODY_BATCH = 200  # messages per FETCH of bodies
+_APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
+_KEEP_FLAGS = re.compile(r"\\(?:Seen|Answered|Flagged|Draft)|\$?[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    parts: Folder
+    special: tuple[str, ...]  # \Sent, \Trash, ...
+    acl: tuple[tuple[str, str], ...]  # (identifier, rights)
+
+
+@dataclass(frozen=True)
+class Message:
+    uid: int
+    flags: tuple[str, ...]
+    when: datetime | None
+    data: bytes
+
+
+def folders(mailbox: OwnerMailbox) -> list[FolderInfo]:
+    """Every selectable folder of the mailbox, parents before children."""
+    found = []
+    for parts, flags in sorted(mailbox.folders().items()):
+        lowered = {f.lower() for f in flags}
+        if {"\\noselect", "\\nonexistent"} & lowered:
+            continue
+        special = tuple(
+            sorted(f for f in flags if f.lower() in ("\\sent", "\\trash", "\\drafts", "\\junk", "\\archive"))
+        )
+        try:
+            rows = mailbox.client.getacl(mailbox.name(parts))
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError:
+            rows = []
+        acl = tuple(
+            (
+                who.decode() if isinstance(who, bytes) else str(who),
+                r.decode() if isinstance(r, bytes) else str(r),
+            )
+            for who, r in rows
+        )
+        found.append(FolderInfo(parts, special, acl))
+    return found
+
+
+def messages(mailbox: OwnerMailbox, folder: Folder, *, batch: int = BODY_BATCH) -> Iterator[Message]:
+    """The folder's messages in UID order, without marking any of them \\Seen."""
+    client = mailbox.client
+    client.select_folder(mailbox.name(folder), readonly=True)
+    try:
+        uids = sorted(client.search(["ALL"]))
+        for start in range(0, len(uids), batch):
+            rows = client.fetch(uids[start : start + batch], ["FLAGS", "INTERNALDATE", "BODY.PEEK[]"])
+            for uid in sorted(rows):
+                row = rows[uid]
+                data = row.get(b"BODY[]")
+                if data is None:
+                    continue  # expunged between SEARCH and FETCH
+                flags = tuple(
+                    sorted(
+                        text
+                        for f in row.get(b"FLAGS", ())
+                        if _KEEP_FLAGS.fullmatch(text := f.decode() if isinstance(f, bytes) else str(f))
+                    )
+                )
+                when = row.get(b"INTERNALDATE")
+                yield Message(int(uid), flags, when if isinstance(when, datetime) else None, bytes(data))
+    finally:
+        client.unselect_folder()
+
+
+def append(
+    mailbox: OwnerMailbox, folder: Folder, data: bytes, *, flags: Iterable[str], when: datetime | None
+) -> int:
+    """APPEND one message; its new UID (0 when the server did not say). MessageRefused when Cyrus says no."""
+    try:
+        answer = mailbox.client.append(mailbox.name(folder), data, flags=check_flags(flags), msg_time=when)
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as exc:
+        raise MessageRefused(failure(exc)) from exc
+    found = _APPENDUID.search(answer if isinstance(answer, bytes) else str(answer).encode())
+    return int(found.group(2)) if found else 0
+
+
+def remove(mailbox: OwnerMailbox, folder: Folder, uids: Iterable[int]) -> None:
+    """Take back messages a restore added (UID STORE \\Deleted + UID EXPUNGE of exactly those UIDs)."""
+    wanted = sorted({u for u in uids if u > 0})
+    if not wanted:
+        return
+    client = mailbox.client
+    try:
+        client.select_folder(mailbox.name(folder))
+        client.add_flags(wanted, [b"\\Deleted"], silent=True)
+        client.uid_expunge(wanted)
+        client.unselect_folder()
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as exc:
+        raise ImapError(f"Cyrus did not remove the restored messages: {failure(exc)}") from exc
+
+
+def delete_folder_tree(mailbox: OwnerMailbox, top: Folder) -> None:
+    """Delete a folder and everything below it (children first): undoing a restore into a new folder."""
+    if not top:
+        raise ImapError("refusing to delete the INBOX tree")
+    mailbox._known = None  # noqa: SLF001 — the list changed since it was read
+    below = sorted((p for p in mailbox.folders() if p[: len(top)] == top), key=len, reverse=True)
+    for parts in below:
+        try:
+            mailbox.client.delete_folder(mailbox.name(parts))
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as exc:
+            raise ImapError(f"Cyrus did not delete {'/'.join(parts)}: {failure(exc)}") from exc
+    mailbox._known = None  # noqa: SLF001

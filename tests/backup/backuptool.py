@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-
-import pytest
-from django.test import override_settings
 
 from tests.accounts.usertool import user_imap
 from tests.conftest import PASSWORD
-from tests.migration.archivetool import make_user
 
 BASE = datetime(2019, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def seed_mail(uid: str, count: int = 5) -> None:
-    """`count` messages in the INBOX (every other one \\Seen, the first \\Flagged) and two in Projects/2019."""
+    """`count` messages in the INBOX (every other one \\Seen, the first \\Flagged), two in Projects/2019."""
     with user_imap(uid, PASSWORD) as client:
         client.create_folder("INBOX/Projects")
         client.create_folder("INBOX/Projects/2019")
@@ -53,18 +46,3 @@ def mailbox_view(uid: str) -> dict[str, list[tuple[str, frozenset[str], str]]]:
                 for r in rows.values()
             )
     return out
-
-
-@pytest.fixture
-def backup_dir(tmp_path: Path) -> Iterator[Path]:
-    directory = tmp_path / "backups"
-    with override_settings(BACKUP_DIR=directory):
-        yield directory
-
-
-@pytest.fixture
-def mail_user(domain: str, unique: Any) -> str:
-    uid = unique("bk")
-    make_user(domain, uid)
-    seed_mail(uid)
-    return uid

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from backup import archive, making
-from tests.backup.backuptool import backup_dir, mail_user  # noqa: F401
+import pytest
 
-pytestmark = [__import__("pytest").mark.django_db(transaction=True)]
+from backup import archive, making
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def _members(path: Path) -> dict[str, archive.Entry]:
@@ -24,7 +25,8 @@ def _members(path: Path) -> dict[str, archive.Entry]:
 
 def test_mail_backup_of_one_user_holds_folders_flags_and_dates(backup_dir: Path, mail_user: str) -> None:
     path, manifest = making.make("mail", compression="zstd", users=[mail_user])
-    assert path.parent == backup_dir and path.name.startswith("mail_") and path.name.endswith(f"_{mail_user}.tar.zst")
+    assert path.parent == backup_dir and path.name.startswith("mail_")
+    assert path.name.endswith(f"_{mail_user}.tar.zst")
     assert archive.inspect(path, making.limits()).data["users"] == manifest["users"]
     members = _members(path)
     listing = json.loads(members[f"mail/{mail_user}/mailbox.json"].pax["body"])
@@ -37,7 +39,7 @@ def test_mail_backup_of_one_user_holds_folders_flags_and_dates(backup_dir: Path,
     assert manifest["counts"]["messages"] == 7 and manifest["versions"]["slapd"]
 
 
-def test_ldap_backup_is_a_consistent_slapcat_with_config(backup_dir: Path, mail_user: str, domain: str) -> None:
+def test_ldap_backup_is_a_slapcat_with_config(backup_dir: Path, mail_user: str) -> None:
     path, manifest = making.make("ldap", compression="gzip")
     assert path.name.startswith("ldap_") and path.name.endswith(".tar.gz")
     members = _members(path)
@@ -45,7 +47,7 @@ def test_ldap_backup_is_a_consistent_slapcat_with_config(backup_dir: Path, mail_
     assert manifest["counts"]["entries"] > 5
 
 
-def test_domain_set_holds_the_subtree_and_its_mailboxes(backup_dir: Path, mail_user: str, domain: str) -> None:
+def test_domain_set_holds_subtree_and_mailboxes(backup_dir: Path, mail_user: str, domain: str) -> None:
     path, manifest = making.make("domain", compression="xz", domain=domain)
     assert path.name.startswith("domain_") and domain in path.name
     assert manifest["users"] == {mail_user: domain}

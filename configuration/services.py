@@ -36,6 +36,8 @@ __all__ = [
     "apply",
     "propose",
     "propose_restore",
+    "propose_values",
+    "stored_values",
 ]
 
 
@@ -83,6 +85,18 @@ def propose_restore(service: str, version: int) -> Pending:
         raise ChangeRefused({"version": str(exc)}) from exc
     proposal = flow.propose(svc, reg, menu, values, replace_all=True)
     return _pending(menu, proposal, f"restore {version}")
+
+
+def propose_values(service: str, values: Mapping[str, str], *, kind: str) -> Pending:
+    """The change to a whole set of values (a backup's): checked, staged and validated like any edit."""
+    svc, reg, menu = target(service)
+    proposal = flow.propose(svc, reg, menu, dict(values), replace_all=True)
+    return _pending(menu, proposal, kind)
+
+
+def stored_values(service: str) -> dict[str, str]:
+    _svc, _reg, menu = target(service)
+    return store.values(menu, service)
 
 
 def propose_overwrite(service: str) -> Pending:

@@ -88,6 +88,11 @@ def make(
     users = sorted(set(users))
     now = timezone.now()
     name = naming.file_name(what, now, compression, domain=domain, users=users)
+    stem, ext = name.split(".", 1)
+    n = 1
+    while (Path(settings.BACKUP_DIR) / name).exists():  # two sets of one kind within a second
+        n += 1
+        name = f"{stem}-{n}.{ext}"
     counts = Counts()
     manifest: dict[str, Any] = {
         "kind": what,
@@ -106,6 +111,7 @@ def make(
         if what in ("mail", "domain"):
             chosen = _mail_users(domain, users)
             manifest["users"] = chosen
+            manifest["chosen_users"] = bool(users)
             _mail(writer, chosen, hooks, counts)
         hooks.check_cancel()
         manifest["counts"] = {

@@ -36,13 +36,18 @@ def mailbox_view(uid: str) -> dict[str, list[tuple[str, frozenset[str], str]]]:
         for _flags, _sep, name in client.list_folders("", "INBOX*"):
             folder = name if isinstance(name, str) else name.decode()
             client.select_folder(folder, readonly=True)
-            rows = client.fetch("1:*", ["FLAGS", "INTERNALDATE", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
-            out[folder] = sorted(
-                (
-                    r[b"BODY[HEADER.FIELDS (SUBJECT)]"].decode().strip(),
-                    frozenset(f.decode() for f in r[b"FLAGS"] if f != b"\\Recent"),
-                    r[b"INTERNALDATE"].isoformat(),
+            uids = client.search(["ALL"])
+            rows = client.fetch(uids, ["FLAGS", "INTERNALDATE", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
+            out[folder] = (
+                sorted(
+                    (
+                        r[b"BODY[HEADER.FIELDS (SUBJECT)]"].decode().strip(),
+                        frozenset(f.decode() for f in r[b"FLAGS"] if f != b"\\Recent"),
+                        r[b"INTERNALDATE"].isoformat(),
+                    )
+                    for r in rows.values()
                 )
-                for r in rows.values()
+                if uids
+                else []
             )
     return out

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import override_settings
 
 from tests.backup.backuptool import seed_mail
 from tests.migration.archivetool import make_user
 
 
 @pytest.fixture
-def backup_dir(tmp_path: Path) -> Iterator[Path]:
-    directory = tmp_path / "backups"
-    with override_settings(BACKUP_DIR=directory):
-        yield directory
+def backup_dir(stack: Any) -> Path:
+    """The catalogue directory the worker uses too (the test stack's var/backups): shared by the tests of a
+    session, so a test looks only at the sets it made."""
+    from backup import catalogue
+
+    return catalogue.directory()
 
 
 @pytest.fixture

@@ -230,7 +230,13 @@ def _one_mailbox(writer: archive.Writer, uid: str, hooks: Hooks, counts: Counts)
             "login": uid,
             "quota_kib": quota.limit_kib if quota is not None else None,
             "folders": [
-                {"n": n, "path": list(f.parts), "special": list(f.special), "acl": [list(a) for a in f.acl]}
+                {
+                    "n": n,
+                    "path": list(f.parts),
+                    "special": list(f.special),
+                    "acl": [list(a) for a in f.acl],
+                    "type": f.folder_type,
+                }
                 for n, f in enumerate(folders)
             ],
         }

@@ -96,19 +96,29 @@ class _UserRestore:
             top = restored_folder_name(datetime.now(UTC), mailbox.folders())
             entry.top = list(top)
             mailbox.ensure(top)
+        self.problems: list[str] = []
         for item in listing.get("folders", []):
             parts = tuple(check_folder_name(p) for p in item.get("path", []))
-            self.folders[int(item["n"])] = (*(entry.top or ()), *parts)
+            folder = (*(entry.top or ()), *parts)
+            self.folders[int(item["n"])] = folder
+            if folder and folder not in mailbox.folders():
+                # every folder comes back, empty ones too; in place with its special use, type and ACL
+                in_place = mode == "in_place"
+                self.problems += mailbackup.create(
+                    mailbox,
+                    folder,
+                    special=item.get("special") or () if in_place else (),
+                    folder_type=item.get("type") if in_place else None,
+                    acl=[tuple(a) for a in item.get("acl") or [] if len(a) == 2] if in_place else (),
+                )
+                if in_place:
+                    entry.created.append(list(folder))
 
     def _target(self, n: int) -> Folder:
         folder = self.folders.get(n)
         if folder is None:
             raise ValueError(f"message of folder {n}, which the mailbox listing does not have")
         if folder not in self.keys:
-            known = self.mailbox.folders()
-            missing = [folder[:d] for d in range(1, len(folder) + 1) if folder[:d] not in known]
-            if self.mailbox.ensure(folder) and self.mode == "in_place":
-                self.entry.created.extend(list(m) for m in missing)
             keys: set[headers.Key] = set()
             if self.mode == "in_place":
                 for found, size, header in self.mailbox.keys(folder):

@@ -13,9 +13,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from mailadmin.directory.names import InvalidName
+from mailadmin.imap.annotations import get_folder_type, set_folder_type
 from mailadmin.imap.owner import Folder, MessageRefused, OwnerMailbox, check_flags
-from mailadmin.imap.wire import IMAPClientAbortError, IMAPClientError, failure
-from mailadmin.imap_names import ImapError
+from mailadmin.imap.wire import IMAPClientAbortError, IMAPClientError, failure, quote_id, quote_name
+from mailadmin.imap_names import FOLDER_TYPES, SPECIAL_USES, ImapError, check_acl_identifier, check_rights
 
 BODY_BATCH = 200  # messages per FETCH of bodies
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
@@ -27,6 +29,7 @@ class FolderInfo:
     parts: Folder
     special: tuple[str, ...]  # \Sent, \Trash, ...
     acl: tuple[tuple[str, str], ...]  # (identifier, rights)
+    folder_type: str | None = None  # the groupware folder type (event, contact, ...)
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,56 @@ def folders(mailbox: OwnerMailbox) -> list[FolderInfo]:
             )
             for who, r in rows
         )
-        found.append(FolderInfo(parts, special, acl))
+        try:
+            folder_type = get_folder_type(
+                mailbox.client, mailbox.name(parts), label="/".join(parts) or "INBOX"
+            )
+        except ImapError:
+            folder_type = None
+        found.append(FolderInfo(parts, special, acl, folder_type))
     return found
+
+
+def create(
+    mailbox: OwnerMailbox,
+    parts: Folder,
+    *,
+    special: Iterable[str] = (),
+    folder_type: str | None = None,
+    acl: Iterable[tuple[str, str]] = (),
+) -> list[str]:
+    """Make a folder as its owner sees it: its special use at creation (the owner's own, RFC 6154), its
+    folder type and ACL after. What could not be set is returned as sentences (the folder is there)."""
+    uses = [u for u in special if u in SPECIAL_USES][:1]
+    args = [quote_name(mailbox.name(parts))]
+    if uses:
+        args.append(b"(USE (" + uses[0].encode("ascii") + b"))")
+    try:
+        mailbox.client._raw_command_untagged(b"CREATE", args, uid=False, response_name="CREATE")  # noqa: SLF001
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as exc:
+        if "exists" not in str(exc).lower():
+            raise ImapError(f"Cyrus did not create {'/'.join(parts)}: {failure(exc)}") from exc
+    mailbox._known = None  # noqa: SLF001
+    problems = []
+    if folder_type in FOLDER_TYPES:
+        try:
+            set_folder_type(mailbox.client, mailbox.name(parts), folder_type, label="/".join(parts))
+        except ImapError as exc:
+            problems.append(str(exc))
+    for who, rights in acl:
+        if who == mailbox.uid:
+            continue
+        try:
+            check_acl_identifier(who)
+            check_rights(rights)
+            mailbox.client._raw_command_untagged(  # noqa: SLF001
+                b"SETACL", [quote_name(mailbox.name(parts)), quote_id(who), rights.encode("ascii")], uid=False
+            )
+        except (InvalidName, IMAPClientError) as exc:
+            problems.append(f"ACL {who} on {'/'.join(parts)}: {exc}")
+    return problems
 
 
 def messages(mailbox: OwnerMailbox, folder: Folder, *, batch: int = BODY_BATCH) -> Iterator[Message]:

@@ -47,7 +47,8 @@ class Slapd(SlapdMenu, SlapdBackup, Service):
             "ldapadd",
         )
         ldap = self.layout.ldap
-        self.undo_unfinished_swap()  # a whole restore that never committed leaves the old data live
+        if not self.swapping:  # a whole restore that never committed leaves the old data live
+            self.undo_unfinished_swap()
         for sub in ("run", "data"):
             (ldap / sub).mkdir(parents=True, exist_ok=True)
         ldap.chmod(0o700)  # holds the whole directory and the config with the root password hash

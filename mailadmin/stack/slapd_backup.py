@@ -44,6 +44,7 @@ def count_entries(ldif: Path) -> int:
 class SlapdBackup:
     ctx: Context
     layout: Layout
+    swapping = False  # True while restore_whole starts slapd on the swapped-in data (prepare must keep it)
 
     @property
     def slapd_d(self) -> Path:
@@ -117,7 +118,11 @@ class SlapdBackup:
         live.rename(before)
         staged.rename(live)
         try:
-            service.prepare()
+            self.swapping = True
+            try:
+                service.prepare()
+            finally:
+                self.swapping = False
             service.launch()
             service.wait_ready(self.ctx.config.timeout)
             self._smoke()

@@ -131,7 +131,7 @@ def run_bare(env: dict[str, str], uid: str, mbox: Path, folder: str, nodelay: bo
 
 
 def memory(path: Path, mib: int) -> None:
-    from migration.archives.headers import crlf, message_key
+    from mailadmin.mailheaders import crlf, message_key
     from migration.archives.readers import read_mbox
 
     print(f"writing a {mib} MiB mbox ...", flush=True)

@@ -1,6 +1,6 @@
 """The directory-import pipeline (issue 15): upload → check every entry → report → confirm → create → report.
 
-1. The upload streams into the run's own directory under IMPORT_DIR (migration/uploads.py: 0700 / 0600,
+1. The upload streams into the run's own directory under IMPORT_DIR (mailadmin/uploads.py: 0700 / 0600,
    capped at IMPORT_MAX_BYTES); `import_start` records the run and starts the check as a job.
 2. The check (migration/checking.py) parses the whole file with the parser of its kind (PARSERS) and decides
    for each entry, before anything is written: accepted, or refused and why. The rows are the report.

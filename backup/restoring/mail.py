@@ -26,13 +26,13 @@ from typing import Any
 from backup import archive
 from backup.making import Hooks
 from mailadmin import directory, imap
+from mailadmin import mailheaders as headers
 from mailadmin.configfiles import atomic_write
 from mailadmin.directory import dit
 from mailadmin.directory.names import check_login
 from mailadmin.imap import MessageRefused, OwnerMailbox, mailbackup
 from mailadmin.imap.owner import Folder
 from mailadmin.imap_names import ImapError, check_folder_name
-from migration.archives import headers
 
 MODES = ("folder", "in_place")
 JOURNAL_EVERY = 1.0  # seconds between journal writes while appending

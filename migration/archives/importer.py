@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailadmin import mailheaders as headers
 from mailadmin.imap import MessageRefused, OwnerMailbox
 from mailadmin.imap_names import ImapError
-from migration.archives import headers
 from migration.archives.names import FolderRefused, map_folder
 from migration.archives.readers import ArchiveMessage
 

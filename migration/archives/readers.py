@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from migration.archives import headers
+from mailadmin import mailheaders as headers
 from migration.archives.names import decode_modified_utf7
 from migration.archives.safety import Member
 

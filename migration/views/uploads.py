@@ -1,7 +1,7 @@
 """Import accounts: the list of imports and the upload form of each kind (LDIF; CSV and shadow files when
 their parsers are registered in migration.pipeline.PARSERS).
 
-The upload view swaps Django's upload handlers for migration.uploads.ImportUploadHandler before anything
+The upload view swaps Django's upload handlers for mailadmin.uploads.ImportUploadHandler before anything
 reads the body, so it is exempt from the CSRF middleware (which reads the body to find the token) and runs
 the CSRF check itself, right after the swap. The guard runs first: nobody who may not import gets a byte
 of theirs stored.
@@ -21,11 +21,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from mailadmin.actor import Actor
 from mailadmin.permissions import Level, guard
+from mailadmin.uploads import ImportUploadHandler
 from migration.forms import ImportForm
 from migration.parsers import PARSERS, Parser
 from migration.pipeline import import_start, remove_upload, run_dir, stored_digest
 from migration.selectors import import_containers, visible_runs
-from migration.uploads import ImportUploadHandler
 
 PAGE_SIZE = 25
 

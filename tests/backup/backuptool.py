@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tests.accounts.usertool import user_imap
 from tests.conftest import PASSWORD
@@ -51,3 +52,9 @@ def mailbox_view(uid: str) -> dict[str, list[tuple[str, frozenset[str], str]]]:
                 else []
             )
     return out
+
+
+def job_result(job: Any) -> dict[str, Any]:
+    result = job.result
+    assert isinstance(result, dict), job.error
+    return result

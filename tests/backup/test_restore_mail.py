@@ -12,7 +12,7 @@ from backup import catalogue, making, services
 from backup.models import Backup
 from mailadmin.jobs.services import actor_for_job
 from tests.accounts.usertool import user_imap
-from tests.backup.backuptool import mailbox_view
+from tests.backup.backuptool import job_result, mailbox_view
 from tests.conftest import PASSWORD
 from tests.jobtool import wait_finished
 
@@ -67,9 +67,9 @@ def test_restore_in_place_adds_back_only_what_is_missing(
     )
     assert job.state == "succeeded", job.error
     assert mailbox_view(mail_user) == before
-    assert job.result["mail"][mail_user] == {"added": 1, "duplicates": 6, "refused": 0}
+    assert job_result(job)["mail"][mail_user] == {"added": 1, "duplicates": 6, "refused": 0}
     # again: nothing twice
     job = wait_finished(
         str(services.start_restore(_admin(personas), backup, users=[mail_user], mode="in_place").pk)
     )
-    assert job.result["mail"][mail_user]["added"] == 0 and mailbox_view(mail_user) == before
+    assert job_result(job)["mail"][mail_user]["added"] == 0 and mailbox_view(mail_user) == before

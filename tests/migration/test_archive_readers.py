@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from migration.archives import headers
+from mailadmin import mailheaders as headers
 from migration.archives.names import FolderRefused, check_into, map_folder
 from migration.archives.readers import classify, read_mbox, read_sources
 from migration.archives.safety import Member

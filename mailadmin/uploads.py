@@ -1,11 +1,12 @@
-"""Receiving an import's files: straight into the run's own directory, never anywhere else.
+"""Receiving uploaded files (an import's, a backup set): straight into their own directory, nowhere else.
 
 Django would keep a small upload in memory and a large one in the system's temp directory; an import's
-files hold clear passwords and may be large, so the upload views put this handler in place of Django's
-(before the request body is read): each expected file is written as `<slot>.upload` (mode 0600) into
-`IMPORT_DIR/<run id>/` (mode 0700) while it arrives, counted against IMPORT_MAX_BYTES for all files
-together. A file over the cap is deleted at once and the rest of it skipped; files the form does not expect
-are skipped unread. The client's file name is kept for display only.
+files hold clear passwords and a backup holds everything, and both may be large, so the upload views put
+this handler in place of Django's (before the request body is read): each expected file is written as
+`<slot>.upload` (mode 0600) into the upload's own directory (mode 0700; `IMPORT_DIR/<run id>/`,
+`BACKUP_DIR/.incoming/<id>/`) while it arrives, counted against a cap for all files together. A file over
+the cap is deleted at once and the rest of it skipped; files the form does not expect are skipped unread.
+The client's file name is kept for display only.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def make_private_dir(path: Path) -> None:
 
 
 class ImportUploadHandler(FileUploadHandler):
+    """Used by the imports (migration/) and the backup upload (backup/)."""
+
     chunk_size = 64 * 1024
 
     def __init__(self, request: Any, *, directory: Path, slots: Iterable[str], max_bytes: int) -> None:

@@ -1,5 +1,6 @@
-"""What the import reads in a message's header: the flags an archive kept there (Status, X-Status), the Date,
-and the key that says "this message is already in the folder" (Message-ID, Date, size).
+"""What the mail import and the mail restore read in a message's header: the flags an archive kept there
+(Status, X-Status), the Date, and the key that says "this message is already in the folder" (Message-ID,
+Date, size).
 
 The same functions read the archive's copy and what Cyrus returns for the messages already in a folder
 (BODY.PEEK[HEADER.FIELDS ...], BODY.PEEK[HEADER]), so both sides compute equal keys for equal messages.

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -302,3 +303,45 @@ def test_fault_injected_cyrus_that_does_not_start_again_is_reported_loudly(
 def test_mailbox_path_is_the_folders_directory(stack: object, db: None, personas: Personas) -> None:
     path = cyrus.mailbox_path(_conf(), f"user/{personas.user.uid}", bin_dir=_bin())
     assert isinstance(path, Path) and (path / "cyrus.header").exists()
+
+
+@pytest.mark.django_db
+def test_cancel_stops_between_mailboxes(
+    stack: object, domain: str, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run in this process (job_run, as the worker calls it) so that Cancel can be pressed at a known
+    moment: right after the first mailbox was rebuilt (by the real reconstruct)."""
+    first, second = _user_with_mail(domain, unique), _user_with_mail(domain, unique)
+    _corrupt(second)
+    job = job_start(actor=Actor.system("tests"), kind=KIND, params={"all": False, "users": [first, second]})
+    real = cyrus.reconstruct
+    seen: list[str] = []
+
+    def then_cancel(conf: str, mailboxes: list[str], **kwargs: Any) -> list[str]:
+        lines = real(conf, mailboxes, **kwargs)
+        seen.extend(mailboxes)
+        Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+        return lines
+
+    monkeypatch.setattr(cyrus, "reconstruct", then_cancel)
+    job_run(str(job.pk))
+    job.refresh_from_db()
+    assert job.state == Job.State.CANCELLED
+    assert seen == [f"user/{first}"] and job.done == 1 and job.total == 2
+    assert not _readable(second, "INBOX")  # the second mailbox was not touched
+    audit = AuditEntry.objects.filter(action="cyrus_recovery").order_by("-pk").first()
+    assert audit is not None and not audit.ok and "cancelled after 1 of 2" in audit.detail
+    _healthy()
+    cyrus.reconstruct(_conf(), [f"user/{second}"], bin_dir=_bin())
+
+
+@pytest.mark.django_db
+def test_cancel_before_the_stop_leaves_cyrus_running(stack: object, personas: Personas) -> None:
+    master = cyrus_service().pid()
+    job = job_start(actor=Actor.system("tests"), kind=KIND, params={"all": True, "users": []})
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)  # pressed while the worker picks it up
+    job_run(str(job.pk))
+    job.refresh_from_db()
+    assert job.state == Job.State.CANCELLED
+    assert cyrus_service().pid() == master
+    assert not job.lines.filter(text__contains="Stopping Cyrus").exists()

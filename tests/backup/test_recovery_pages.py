@@ -126,3 +126,12 @@ def test_the_result_page_of_a_waiting_recovery_polls(stack: object, personas: Pe
     assert client.get(f"{URL}{other.pk}/").status_code == 404  # not a recovery
     for job in (waiting, other):
         job_cancel(actor=Actor.system("tests"), job=job)
+
+
+def test_the_page_speaks_german(stack: object, personas: Personas, login: Login) -> None:
+    client = login(personas.admin)
+    client.post("/i18n/setlang/", {"language": "de", "next": URL})
+    page = client.get(URL).content.decode()
+    assert "Zuerst lesen" in page and "Cyrus anhalten und wiederherstellen" in page
+    response = client.post(URL, {"scope": "users", "users": "-rf", "confirm": "on"})
+    assert "ist kein Login-Name" in response.content.decode()

@@ -111,7 +111,7 @@ def recovery_run(ctx: JobContext) -> dict[str, Any]:
 
 def _recover(ctx: JobContext, actor: Actor, users: list[str] | None) -> dict[str, Any]:
     svc = cyrus_service()
-    conf, bin_dir = svc.layout.imapd_conf, svc.bin_dir
+    conf, bin_dir = str(svc.layout.imapd_conf), str(svc.bin_dir)
     ctx.check_cancel()  # the last moment a Cancel leaves everything as it was
     ctx.log(
         _("Stopping Cyrus: IMAP, POP and LMTP are unavailable until it runs again. Postfix keeps new mail.")
@@ -150,13 +150,13 @@ def _recover(ctx: JobContext, actor: Actor, users: list[str] | None) -> dict[str
     return _rebuild(ctx, actor, users, roots, conf, bin_dir)
 
 
-def _all_roots(conf: object, bin_dir: object) -> list[str]:
-    names = cyrus.mailbox_names(str(conf), bin_dir=str(bin_dir))
+def _all_roots(conf: str, bin_dir: str) -> list[str]:
+    names = cyrus.mailbox_names(conf, bin_dir=bin_dir)
     return sorted({cyrus.mailbox_root(name) for name in names})
 
 
 def _rebuild(
-    ctx: JobContext, actor: Actor, users: list[str] | None, roots: list[str], conf: object, bin_dir: object
+    ctx: JobContext, actor: Actor, users: list[str] | None, roots: list[str], conf: str, bin_dir: str
 ) -> dict[str, Any]:
     ctx.progress(0, len(roots))
     done: list[dict[str, Any]] = []
@@ -164,7 +164,7 @@ def _rebuild(
     try:
         for n, root in enumerate(roots, 1):
             ctx.check_cancel()
-            entry = _rebuild_one(root, str(conf), str(bin_dir))
+            entry = _rebuild_one(root, conf, bin_dir)
             done.append(entry)
             counts = Counter(str(f["outcome"]) for f in entry["folders"])
             totals.update(counts)

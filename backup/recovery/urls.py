@@ -1,5 +1,10 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from backup.recovery import views
+
+urlpatterns = [
+    path("", views.recovery, name="cyrus_recovery"),
+    path("<uuid:job_id>/", views.recovery_result, name="cyrus_recovery_result"),
+]

@@ -20,7 +20,7 @@ from mailadmin.configfiles.cyrus import (
 )
 from mailadmin.stack.base import CYRUS_ADMIN, SASLAUTHD_BIND, Service, banner, require
 from mailadmin.stack.cyrus_menu import CyrusMenu
-from mailadmin.stack.process import run
+from mailadmin.stack.process import StackError, processes_referencing, run, wait_until
 
 
 class Cyrus(CyrusMenu, Service):
@@ -140,6 +140,35 @@ class Cyrus(CyrusMenu, Service):
 
     def ready(self) -> bool:
         return banner(self.ctx.ports.imap, b"* OK") and banner(self.ctx.ports.lmtp, b"220")
+
+    # --- a maintenance stop and start (Tools -> Cyrus recovery, backup/recovery/) ---------------------
+    @property
+    def bin_dir(self) -> Path:
+        return self.ctx.config.cyrus_bin_dir
+
+    def leftovers(self) -> list[tuple[int, str]]:
+        """Cyrus processes of this stack still alive (imapd, lmtpd, ptloader outlive cyrmaster briefly)."""
+        return processes_referencing(self.layout.cyrus)
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stop cyrmaster and wait until none of its children is left: the databases are closed only then
+        (ctl_cyrusdb -r on a database an imapd still holds open would do harm). StackError otherwise."""
+        self.stop()
+        wait_until(lambda: not self.leftovers(), timeout=timeout, what="the Cyrus processes to exit")
+
+    def start_again(self, timeout: float = 30.0) -> None:
+        """Start cyrmaster as the stack's start does (its START runs ctl_cyrusdb -r too) and wait for real
+        IMAP and LMTP greetings. StackError with the tail of Cyrus's logs when it does not come up."""
+        self.clear_stale_pidfile()
+        if self.running():
+            raise self.fail("cyrmaster runs already")
+        try:
+            self.launch()
+            self.wait_ready(timeout)
+        except StackError as exc:
+            if str(exc).startswith(f"{self.name}: "):
+                raise
+            raise self.fail(str(exc)) from exc
 
 
 def _chown_tree(top: Path, user: str, group: str, *, deep: bool) -> None:

@@ -10,6 +10,7 @@ says so in the job.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -144,10 +145,8 @@ def upload(ctx: JobContext) -> dict[str, Any]:
     actor = actor_for_job(ctx.job.created_by, ctx.job.created_by_dn)
     if not actor.roles.administrator:
         raise PermissionError("administrators only")
-    name = str(params.get("file", ""))
-    if not name.startswith(".upload-") or "/" in name:
-        raise ValueError("not an upload of ours")
-    path = catalogue.directory() / name
+    directory = services.incoming_dir(str(params.get("upload", "")))
+    path = directory / "backup.upload"
     try:
         size = path.stat().st_size
         ctx.progress(0, size)
@@ -165,7 +164,7 @@ def upload(ctx: JobContext) -> dict[str, Any]:
             raise
         row = catalogue.take_upload(path, manifest, created_by=actor.username)
     finally:
-        path.unlink(missing_ok=True)
+        shutil.rmtree(directory, ignore_errors=True)
     ctx.log(f"Accepted as {row.name}")
     audit_record(
         actor=actor,

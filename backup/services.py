@@ -7,13 +7,15 @@ user is inside their domains, and restore only such users. Nobody else: nothing 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backup import archive, catalogue, naming
-from backup.models import Backup
+from backup.models import Backup, Retention
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audit_record
@@ -45,15 +47,17 @@ def may_see(actor: Actor, backup: Backup) -> bool:
     return backup.kind == Backup.Kind.MAIL and bool(domains) and bool(mine) and set(domains) <= mine
 
 
-def users_domains(users: Iterable[str]) -> dict[str, str]:
-    """login -> its domain for accounts inside ou=domains (others map to "")."""
-    wanted = {check_login(u) for u in users}
-    found = {
-        e.first("uid"): dit.domain_of(e.dn) or ""
-        for e in directory.iter_paged(dit.domains_dn(), "(uid=*)", ["uid"])
-        if e.first("uid") in wanted
-    }
-    return {u: found.get(u, "") for u in sorted(wanted)}
+def users_domains(users: Iterable[str]) -> dict[str, str | None]:
+    """login -> its domain ("" for an account outside ou=domains, None for no account at all)."""
+    wanted = sorted({check_login(u) for u in users})
+    found: dict[str, str | None] = dict.fromkeys(wanted)
+    for start in range(0, len(wanted), 100):
+        chunk = wanted[start : start + 100]
+        either = "".join(f"(uid={directory.escape_filter(u)})" for u in chunk)
+        for entry in directory.iter_paged(dit.base_dn(), f"(|{either})", ["uid"]):
+            if entry.first("uid") in found:
+                found[entry.first("uid")] = dit.domain_of(entry.dn) or ""
+    return found
 
 
 def check_create(actor: Actor, what: str, domain: str, users: list[str], compression: str) -> None:
@@ -77,7 +81,7 @@ def check_create(actor: Actor, what: str, domain: str, users: list[str], compres
             where = users_domains(users)
         except InvalidName as exc:
             raise Refused(str(exc)) from exc
-        unknown = [u for u, d in where.items() if not d and not actor.roles.administrator]
+        unknown = [u for u, d in where.items() if d is None or (not d and not actor.roles.administrator)]
         if unknown:
             raise Refused(_("Not a user you may back up: %(names)s") % {"names": ", ".join(unknown)})
     if actor.roles.administrator:
@@ -99,7 +103,7 @@ def start_backup(
     users = sorted(set(users or []))
     compression = compression or str(settings.BACKUP_COMPRESSION)
     check_create(actor, what, domain, users, compression)
-    domains = [domain] if domain else sorted({d for d in users_domains(users).values() if d}) if users else []
+    domains = [domain] if domain else sorted({d for d in users_domains(users).values() if d})
     return job_start(
         actor=actor,
         kind=CREATE_JOB,
@@ -161,7 +165,33 @@ def downloaded(actor: Actor, backup: Backup) -> None:
     )
 
 
-def start_upload_check(actor: Actor, stored: str, original_name: str) -> Job:
+def incoming_dir(upload_id: str) -> Path:
+    """Where an upload is received and waits for its check: BACKUP_DIR/.incoming/<id>/ (never listed)."""
+    if not re.fullmatch(r"[0-9a-f]{32}", upload_id):
+        raise ValueError("not an upload id")
+    return catalogue.directory() / ".incoming" / upload_id
+
+
+def start_upload_check(actor: Actor, upload_id: str, original_name: str) -> Job:
     if not actor.roles.administrator:
         raise LookupError("administrators only")
-    return job_start(actor=actor, kind=UPLOAD_JOB, params={"file": stored, "original": original_name[:200]})
+    incoming_dir(upload_id)
+    return job_start(
+        actor=actor, kind=UPLOAD_JOB, params={"upload": upload_id, "original": original_name[:200]}
+    )
+
+
+def set_retention(actor: Actor, kind: str, keep_last: int, keep_days: int) -> None:
+    if not actor.roles.administrator:
+        raise LookupError("administrators only")
+    rule, _created = Retention.objects.get_or_create(kind=kind)
+    before = {"keep_last": rule.keep_last, "keep_days": rule.keep_days}
+    rule.keep_last, rule.keep_days = keep_last, keep_days
+    rule.save()
+    audit_record(
+        actor=actor,
+        action="backup.retention",
+        target=kind,
+        before=before,
+        after={"keep_last": keep_last, "keep_days": keep_days},
+    )

@@ -1,0 +1,1 @@
+"""Pages of Tools → Backup & restore (the catalogue, create, upload, retention; restore)."""

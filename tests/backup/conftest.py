@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.backup.backuptool import seed_mail
+from tests.configuration.conftest import postfix_restored  # noqa: F401 — the fixture, for the config restore tests
 from tests.migration.archivetool import make_user
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-from pathlib import Path
 from typing import Any
 
 from celery.signals import worker_ready
@@ -21,9 +20,8 @@ from django.utils.translation import gettext as _
 from backup import archive, catalogue, locks, making, services
 from backup.making import Hooks
 from backup.models import Backup
-from backup.restoring import config as config_restore
-from backup.restoring import directory as directory_restore
 from backup.restoring import mail as mail_restore
+from backup.restoring import run as restore_run
 from mailadmin.audit.services import audit_record
 from mailadmin.jobs.models import Job, JobLogLine
 from mailadmin.jobs.services import JobContext, actor_for_job, job_kind
@@ -70,10 +68,6 @@ def create(ctx: JobContext) -> dict[str, Any]:
     return {"backup": row.pk, "name": row.name, "size": row.size, "removed": removed, **manifest["counts"]}
 
 
-def journal_path(job_id: str) -> Path:
-    return catalogue.directory() / f".restore-{job_id}.journal"
-
-
 @job_kind(services.RESTORE_JOB, "Restore")
 def restore(ctx: JobContext) -> dict[str, Any]:
     params = _params(ctx)
@@ -84,51 +78,7 @@ def restore(ctx: JobContext) -> dict[str, Any]:
     users = [str(u) for u in params.get("users") or []]
     mode = str(params.get("mode", "folder"))
     services.check_restore(actor, backup, users=users, mode=mode)
-    hooks = _hooks(ctx)
-    limits = making.limits()
-    path = catalogue.file_of(backup)
-    with locks.exclusive(f"the restore of {backup.name} (job {ctx.job.pk})"):
-        journal = mail_restore.Journal(journal_path(str(ctx.job.pk)), str(ctx.job.pk))
-        journal.save(force=True)  # from here a killed worker's restore is found and undone
-        try:
-            ctx.log(f"Checking {backup.name} against its manifest")
-            manifest = archive.inspect(path, limits)
-            if manifest.kind != backup.kind:
-                raise archive.BackupRefused("The file's manifest does not say what the catalogue says.")
-            hooks.check_cancel()
-            result: dict[str, Any] = {"name": backup.name}
-            if backup.kind == Backup.Kind.CONFIG:
-                result["services"] = config_restore.restore(path, actor, limits=limits, hooks=hooks)
-            elif backup.kind == Backup.Kind.LDAP:
-                result["directory"] = directory_restore.restore_whole(path, limits=limits, hooks=hooks)
-            else:
-                domain = str(manifest.data.get("domain") or "")
-                ldap_result = None
-                if backup.kind == Backup.Kind.DOMAIN:
-                    ldap_result = directory_restore.restore_domain(path, domain, limits=limits, hooks=hooks)
-                    result["directory"] = {"added": ldap_result.added, "replaced": ldap_result.replaced}
-                    users = users or sorted((manifest.data.get("users") or {}).keys())
-                try:
-                    tally = mail_restore.restore(
-                        path, users, mode, limits=limits, journal=journal, hooks=hooks
-                    )
-                except BaseException:
-                    ctx.log("The restore stopped; taking back what it restored", "warning")
-                    mail_restore.undo(journal, log=ctx.log)
-                    if ldap_result is not None:
-                        from mailadmin.directory import subtree
-
-                        subtree.undo(ldap_result.journal)
-                        ctx.log("The domain's directory entries are as they were")
-                    raise
-                result["mail"] = tally.users
-                if tally.refused:
-                    result["refused"] = tally.refused[:100]
-        except BaseException:
-            if not journal.users:  # nothing of the mail was touched (or undo cleared it): no journal to keep
-                journal.path.unlink(missing_ok=True)
-            raise
-        journal.path.unlink(missing_ok=True)
+    result = restore_run.run(backup, actor, users=users, mode=mode, key=str(ctx.job.pk), hooks=_hooks(ctx))
     audit_record(
         actor=actor,
         action="backup.restore",

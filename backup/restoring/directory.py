@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,17 @@ def restore_whole(path: Path, *, limits: archive.Limits, hooks: Hooks) -> dict[s
     return result
 
 
-def restore_domain(path: Path, domain: str, *, limits: archive.Limits, hooks: Hooks) -> subtree.Result:
+def restore_domain(
+    path: Path,
+    domain: str,
+    *,
+    limits: archive.Limits,
+    hooks: Hooks,
+    journal: list[tuple[str, dict[str, list[str]] | None]],
+    save: Callable[..., None],
+) -> subtree.Result:
+    """Add or replace the domain's entries; each change goes into `journal` (JSON-ready) and is saved, so a
+    killed worker's change is undone at the next start."""
     top = dit.domain_dn(domain)
     with tempfile.TemporaryDirectory(prefix="ldap-restore-", dir=settings.BACKUP_DIR) as tmp:
         ldif = _extract(path, "ldap/domain.ldif", Path(tmp), limits)
@@ -45,11 +56,16 @@ def restore_domain(path: Path, domain: str, *, limits: archive.Limits, hooks: Ho
     total = len(records)
 
     def tick(done: int) -> None:
+        save()
         if done % 50 == 0 or done == total:
             hooks.progress(done, total)
             hooks.check_cancel()
 
-    result = subtree.apply(records, tick=tick)
+    def changed(dn: str, before: subtree.Attrs | None) -> None:
+        journal.append(subtree.journal_entry_json(dn, before))
+
+    result = subtree.apply(records, tick=tick, changed=changed)
+    save(force=True)
     hooks.log(
         f"Directory of {domain}: {result.added} added, {result.replaced} replaced, "
         f"{result.unchanged} unchanged"

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from backup.stackref import NoStack, open_stack
 from mailadmin import cyrus, directory, imap
 from mailadmin import mailheaders as headers
 from mailadmin.configfiles import atomic_write
-from mailadmin.directory import dit
+from mailadmin.directory import dit, subtree
 from mailadmin.directory.names import check_login
 from mailadmin.imap import MessageRefused, OwnerMailbox, mailbackup
 from mailadmin.imap.owner import Folder
@@ -46,6 +47,11 @@ class UserJournal:
     top: list[str] | None = None  # folder mode: the Restored folder
     created: list[list[str]] = field(default_factory=list)  # in-place: folders the restore made
     appended: dict[str, list[int]] = field(default_factory=dict)  # "/"-joined folder -> UIDs
+    # in place: each restored message also carries this keyword until its user is done, and every folder
+    # gets into `touched` before its first message: so a worker killed between two journal writes still
+    # leaves every restored message findable (SEARCH KEYWORD) and nothing is missed by the undo
+    tag: str = ""
+    touched: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -53,12 +59,14 @@ class Journal:
     path: Path
     job: str
     users: list[UserJournal] = field(default_factory=list)
+    # a domain set's directory part: (dn, its attributes before, base64, or None when the restore added it)
+    ldap: list[tuple[str, dict[str, list[str]] | None]] = field(default_factory=list)
     _written: float = 0.0
 
     def save(self, *, force: bool = False) -> None:
         if not force and time.monotonic() - self._written < JOURNAL_EVERY:
             return
-        data = {"job": self.job, "users": [u.__dict__ for u in self.users]}
+        data = {"job": self.job, "users": [u.__dict__ for u in self.users], "ldap": self.ldap}
         atomic_write(self.path, json.dumps(data), mode=0o600)
         self._written = time.monotonic()
 
@@ -66,7 +74,8 @@ class Journal:
     def load(cls, path: Path) -> Journal:
         data = json.loads(path.read_text(encoding="utf-8"))
         users = [UserJournal(**u) for u in data.get("users", [])]
-        return cls(path, str(data.get("job", "")), users)
+        ldap = [(str(dn), before) for dn, before in data.get("ldap", [])]
+        return cls(path, str(data.get("job", "")), users, ldap)
 
 
 @dataclass
@@ -86,16 +95,25 @@ def restored_folder_name(when: datetime, existing: Iterable[Folder]) -> Folder:
 
 
 class _UserRestore:
-    def __init__(self, mailbox: OwnerMailbox, listing: dict[str, Any], mode: str, entry: UserJournal) -> None:
+    def __init__(
+        self,
+        mailbox: OwnerMailbox,
+        listing: dict[str, Any],
+        mode: str,
+        entry: UserJournal,
+        save: Callable[[], None],
+    ) -> None:
         self.mailbox = mailbox
         self.mode = mode
         self.entry = entry
+        self.save = save
         self.folders: dict[int, Folder] = {}
         self.keys: dict[Folder, set[headers.Key]] = {}
         self.added = self.duplicates = self.refused = 0
         if mode == "folder":
             top = restored_folder_name(datetime.now(UTC), mailbox.folders())
             entry.top = list(top)
+            save()  # written before the folder is made
             mailbox.ensure(top)
         self.problems: list[str] = []
         for item in listing.get("folders", []):
@@ -114,12 +132,16 @@ class _UserRestore:
                 )
                 if in_place:
                     entry.created.append(list(folder))
+                    save()
 
     def _target(self, n: int) -> Folder:
         folder = self.folders.get(n)
         if folder is None:
             raise ValueError(f"message of folder {n}, which the mailbox listing does not have")
         if folder not in self.keys:
+            if self.mode == "in_place":
+                self.entry.touched.append("/".join(folder))
+                self.save()  # before its first message goes in
             keys: set[headers.Key] = set()
             if self.mode == "in_place":
                 for found, size, header in self.mailbox.keys(folder):
@@ -128,6 +150,11 @@ class _UserRestore:
             self.keys[folder] = keys
         return folder
 
+    def untag(self) -> None:
+        """The restore of this user is complete: its keyword comes off the messages it carried."""
+        for name in self.entry.touched:
+            mailbackup.untag(self.mailbox, tuple(name.split("/")) if name else (), self.entry.tag)
+
     def message(self, n: int, data: bytes, flags: list[str], when: datetime) -> None:
         folder = self._target(n)
         key = headers.message_key(data)
@@ -135,7 +162,8 @@ class _UserRestore:
             self.duplicates += 1
             return
         try:
-            new_uid = mailbackup.append(self.mailbox, folder, data, flags=flags, when=when)
+            tagged = [*flags, self.entry.tag] if self.entry.tag else flags
+            new_uid = mailbackup.append(self.mailbox, folder, data, flags=tagged, when=when)
         except MessageRefused:
             self.refused += 1
             raise
@@ -198,14 +226,17 @@ def restore(
                     current = None
                 hooks.check_cancel()
                 listing = json.loads(item.fileobj.read())
-                entry = UserJournal(uid)
+                entry = UserJournal(
+                    uid, tag=f"$Restore{journal.job.replace('-', '')[:12]}" if mode == "in_place" else ""
+                )
                 journal.users.append(entry)
                 _open_mailbox(uid, listing, entry)
                 journal.save(force=True)
                 session = imap.owner_session(uid)
                 mailbox = session.__enter__()
                 try:
-                    current = (uid, session, _UserRestore(mailbox, listing, mode, entry))
+                    saver = partial(journal.save, force=True)
+                    current = (uid, session, _UserRestore(mailbox, listing, mode, entry, saver))
                 except BaseException:
                     session.__exit__(None, None, None)
                     raise
@@ -253,6 +284,8 @@ def _reconstruct(uid: str, hooks: Hooks) -> None:
 
 def _finish(current: tuple[str, Any, _UserRestore], tally: Tally, hooks: Hooks) -> None:
     uid, session, restorer = current
+    restorer.save()  # every appended UID on disk before the keyword that also finds them goes
+    restorer.untag()
     session.__exit__(None, None, None)
     _reconstruct(uid, hooks)
     tally.users[uid] = {
@@ -281,6 +314,8 @@ def undo(journal: Journal, *, log: Any = lambda text: None) -> None:
                     continue
                 for folder, uids in entry.appended.items():
                     mailbackup.remove(mailbox, tuple(folder.split("/")) if folder else (), uids)
+                for folder in entry.touched if entry.tag else ():
+                    mailbackup.remove_tagged(mailbox, tuple(folder.split("/")) if folder else (), entry.tag)
                 for created in sorted(entry.created, key=len, reverse=True):
                     mailbackup.delete_folder_tree(mailbox, tuple(created))
                 taken = sum(len(u) for u in entry.appended.values())
@@ -288,4 +323,7 @@ def undo(journal: Journal, *, log: Any = lambda text: None) -> None:
         except (ImapError, OSError) as exc:
             log(f"{entry.uid}: could not undo ({exc}); see the journal {journal.path}")
             raise
+    if journal.ldap:
+        subtree.undo(subtree.journal_from_json(journal.ldap))
+        log(f"{len(journal.ldap)} directory entries put back as they were")
     journal.path.unlink(missing_ok=True)

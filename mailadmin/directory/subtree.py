@@ -12,8 +12,9 @@ prune what was made since.
 
 from __future__ import annotations
 
+import base64
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,7 +119,18 @@ def _lower(attrs: Attrs) -> dict[str, tuple[str, list[bytes]]]:
     return {a.lower(): (a, v) for a, v in attrs.items()}
 
 
+def _differs(want: Attrs, have: Attrs) -> bool:
+    return bool(_mods(want, have))
+
+
 def _replace(conn: LDAPObject, dn: str, want: Attrs, have: Attrs) -> bool:
+    mods = _mods(want, have)
+    if mods:
+        conn.modify_ext_s(dn, mods)
+    return bool(mods)
+
+
+def _mods(want: Attrs, have: Attrs) -> list[tuple[int, str, list[bytes] | None]]:
     want_l, have_l = _lower(want), _lower(have)
     mods: list[tuple[int, str, list[bytes] | None]] = []
     for key, (attr, values) in want_l.items():
@@ -127,18 +139,24 @@ def _replace(conn: LDAPObject, dn: str, want: Attrs, have: Attrs) -> bool:
     for key, (attr, _values) in have_l.items():
         if key not in want_l and key not in OPERATIONAL:
             mods.append((ldap.MOD_DELETE, attr, None))
-    if mods:
-        conn.modify_ext_s(dn, mods)
-    return bool(mods)
+    return mods
 
 
-def apply(records: list[tuple[str, Attrs]], *, tick: Callable[[int], None] = lambda n: None) -> Result:
-    """Write the planned entries; on any failure (or an exception from `tick`, e.g. a Cancel) undo all."""
+def apply(
+    records: list[tuple[str, Attrs]],
+    *,
+    tick: Callable[[int], None] = lambda n: None,
+    changed: Callable[[str, Attrs | None], None] = lambda dn, before: None,
+) -> Result:
+    """Write the planned entries; on any failure (or an exception from `tick`, e.g. a Cancel) undo all.
+    `changed(dn, before)` hears of each change before it is made (None: an add), for a journal on disk."""
     result = Result()
 
     def op(conn: LDAPObject) -> None:
         for number, (dn, attrs) in enumerate(records, 1):
             have = _live(conn, dn)
+            if have is None or _differs(attrs, have):
+                changed(dn, have)
             if have is None:
                 conn.add_ext_s(dn, list(attrs.items()))
                 result.journal.append((dn, None))
@@ -175,8 +193,21 @@ def undo(journal: list[tuple[str, Attrs | None]]) -> None:
         run(op, what="undo a restore", dn=journal[0][0])
 
 
-def iter_dns(records: list[tuple[str, Attrs]]) -> Iterator[str]:
-    return (dn for dn, _ in records)
+def journal_entry_json(dn: str, before: Attrs | None) -> tuple[str, dict[str, list[str]] | None]:
+    """One journal entry in a form JSON can hold (values base64)."""
+    if before is None:
+        return dn, None
+    return dn, {a: [base64.b64encode(v).decode("ascii") for v in values] for a, values in before.items()}
+
+
+def journal_from_json(
+    entries: list[tuple[str, dict[str, list[str]] | None]],
+) -> list[tuple[str, Attrs | None]]:
+    out: list[tuple[str, Attrs | None]] = []
+    for dn, before in entries:
+        attrs = None if before is None else {a: [base64.b64decode(v) for v in vs] for a, vs in before.items()}
+        out.append((dn, attrs))
+    return out
 
 
 __all__ = ["DirectoryRefused", "Result", "SubtreeRefused", "apply", "plan", "undo"]

@@ -172,6 +172,42 @@ def remove(mailbox: OwnerMailbox, folder: Folder, uids: Iterable[int]) -> None:
         raise ImapError(f"Cyrus did not remove the restored messages: {failure(exc)}") from exc
 
 
+def untag(mailbox: OwnerMailbox, folder: Folder, keyword: str) -> None:
+    """Take a restore's keyword off every message of the folder that carries it."""
+    if not keyword:
+        return
+    check_flags([keyword])
+    client = mailbox.client
+    try:
+        client.select_folder(mailbox.name(folder))
+        found = client.search(["KEYWORD", keyword])
+        if found:
+            client.remove_flags(found, [keyword.encode()], silent=True)
+        client.unselect_folder()
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as exc:
+        raise ImapError(f"Cyrus did not clear the restore's mark: {failure(exc)}") from exc
+
+
+def remove_tagged(mailbox: OwnerMailbox, folder: Folder, keyword: str) -> None:
+    """Take back every message of the folder that carries a restore's keyword (an interrupted restore)."""
+    check_flags([keyword])
+    mailbox._known = None  # noqa: SLF001
+    if folder not in mailbox.folders():
+        return
+    client = mailbox.client
+    try:
+        client.select_folder(mailbox.name(folder), readonly=True)
+        found = client.search(["KEYWORD", keyword])
+        client.unselect_folder()
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as exc:
+        raise ImapError(f"Cyrus did not find the restored messages: {failure(exc)}") from exc
+    remove(mailbox, folder, found)
+
+
 def delete_folder_tree(mailbox: OwnerMailbox, top: Folder) -> None:
     """Delete a folder and everything below it (children first): undoing a restore into a new folder."""
     if not top:

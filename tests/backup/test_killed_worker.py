@@ -24,8 +24,8 @@ import pytest
 from django.db import connection
 
 from backup import catalogue, making, services
-from backup.jobs import journal_path
 from backup.models import Backup
+from backup.restoring.run import journal_path
 from mailadmin.jobs.models import Job
 from tests.accounts.usertool import user_imap
 from tests.backup.backuptool import mailbox_view, message
@@ -128,7 +128,7 @@ def test_killed_mid_restore_is_undone_by_the_next_worker(
         _wait(appended, "a restored message in the journal")
         proc.send_signal(signal.SIGKILL)
     assert Job.objects.get(pk=job.pk).state == "running"  # nobody could say otherwise yet
-    assert any(f.startswith("INBOX/Restored ") for f in mailbox_view(mail_user))  # half restored
+    assert mailbox_view(mail_user) != before  # half restored
 
     log = tmp_path / "worker.log"
     with log.open("wb") as out:

@@ -33,6 +33,7 @@ from mailadmin.directory import dit
 from mailadmin.imap import mailbackup
 from mailadmin.imap_names import MailboxNotFound
 from mailadmin.stack.versions import versions
+from mailqueue import selectors as delivery
 
 # The console's own rows that belong to its configuration (app label, model).
 CONSOLE_MODELS = (
@@ -151,6 +152,8 @@ def _config(writer: archive.Writer, hooks: Hooks) -> None:
         except LookupError:
             continue
         rows[f"{app_label}.{model_name}"] = json.loads(serializers.serialize("json", model.objects.all()))
+    # what a restore puts back (Mail Delivery's settings); the rows above are the record (history, schedules)
+    rows["delivery"] = delivery.delivery_settings()
     writer.add_bytes("config/console.json", json.dumps(rows, indent=1, sort_keys=True, default=str).encode())
     hooks.progress(1, 1)
 

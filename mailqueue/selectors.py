@@ -309,3 +309,19 @@ def queue_find(actor: Actor, queue_ids: set[str]) -> dict[str, QueuedMessage]:
     finally:
         lines.close()
     return found
+
+
+def delivery_settings() -> dict[str, list[dict[str, object]]]:
+    """The relay rules (in order) and the disclaimers as plain values, for a backup or to put them back."""
+    from mailqueue.disclaimers.models import Disclaimer
+    from mailqueue.relayrules.models import RelayRule
+
+    rules = [
+        {"position": r.position, "event": r.event, "pattern": r.pattern, "action": r.action, "text": r.text}
+        for r in RelayRule.objects.order_by("position")
+    ]
+    disclaimers = [
+        {"owner_dn": d.owner_dn, "text": d.text, "html": d.html, "outbound_only": d.outbound_only}
+        for d in Disclaimer.objects.order_by("id")
+    ]
+    return {"relay_rules": rules, "disclaimers": disclaimers}

@@ -245,3 +245,32 @@ def queue_act(
     if tick is not None:
         tick(total, total)
     return result
+
+
+def delivery_settings_replace(
+    *, actor: Actor, relay_rules: list[dict[str, object]], disclaimers: list[dict[str, object]]
+) -> list[str]:
+    """Mail Delivery's settings as a backup had them: the relay rules and the disclaimers, both or neither
+    (one transaction; each rule and text checked as in its page). A disclaimer whose owner is gone from the
+    directory is left out; the sentences returned say which."""
+    from django.db import transaction
+
+    from mailqueue.disclaimers.services import DisclaimerError, disclaimers_replace, resolve_owner
+    from mailqueue.relayrules.services import relayrules_replace
+
+    kept, notes = [], []
+    for item in disclaimers:
+        try:
+            resolve_owner(str(item.get("owner_dn", "")))
+        except DisclaimerError:
+            notes.append(
+                f"disclaimer of {item.get('owner_dn')}: its owner is gone from the directory; left out"
+            )
+            continue
+        kept.append(item)
+    with transaction.atomic():
+        relayrules_replace(
+            actor=actor, rules=sorted(relay_rules, key=lambda r: int(str(r.get("position", 0))))
+        )
+        disclaimers_replace(actor=actor, items=kept)
+    return notes

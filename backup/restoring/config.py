@@ -14,11 +14,19 @@ from backup.making import Hooks
 from configuration import services as config
 from mailadmin.actor import Actor
 from mailadmin.configfiles.registry.catalog import REGISTRIES
+from mailqueue import selectors as delivery
+from mailqueue import services as delivery_services
 
 
-def _values(path: Path, limits: archive.Limits) -> dict[str, dict[str, str]]:
+def _values(path: Path, limits: archive.Limits) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
+    """The services' values, and the console's own settings (config/console.json)."""
     found: dict[str, dict[str, str]] = {}
+    console: dict[str, Any] = {}
     for entry in archive.entries(path, limits):
+        if entry.name == "config/console.json" and entry.fileobj is not None:
+            loaded = json.loads(entry.fileobj.read(64 * 1024 * 1024))
+            console = loaded if isinstance(loaded, dict) else {}
+            continue
         if entry.name.startswith("config/values/") and entry.fileobj is not None:
             service = entry.name.removeprefix("config/values/").removesuffix(".json")
             data = json.loads(entry.fileobj.read(1024 * 1024))
@@ -26,13 +34,48 @@ def _values(path: Path, limits: archive.Limits) -> dict[str, dict[str, str]]:
             if service not in REGISTRIES or not isinstance(values, dict):
                 raise ValueError(f"{entry.name} is not a service's values")
             found[service] = {str(k): str(v) for k, v in values.items()}
-    return found
+    return found, console
+
+
+def _rows(actor: Actor, console: dict[str, Any], hooks: Hooks) -> dict[str, list[dict[str, object]]]:
+    """Put the backup's relay rules and disclaimers in place; what was there before (to put back if a
+    service fails later)."""
+    before = delivery.delivery_settings()
+    found = console.get("delivery")
+    settings: dict[str, Any] = found if isinstance(found, dict) else {}
+    rules = [r for r in settings.get("relay_rules", []) if isinstance(r, dict)]
+    items = [d for d in settings.get("disclaimers", []) if isinstance(d, dict)]
+    for note in delivery_services.delivery_settings_replace(
+        actor=actor, relay_rules=rules, disclaimers=items
+    ):
+        hooks.log(note)
+    hooks.log(f"Relay rules: {len(rules)}; disclaimers: {len(items)}")
+    return before
 
 
 def restore(path: Path, actor: Actor, *, limits: archive.Limits, hooks: Hooks) -> dict[str, Any]:
-    wanted = _values(path, limits)
+    wanted, console = _values(path, limits)
     done: list[tuple[str, dict[str, str]]] = []
     result: dict[str, Any] = {}
+    before = _rows(actor, console, hooks)
+    try:
+        _services(wanted, actor, hooks, done, result)
+    except BaseException:
+        delivery_services.delivery_settings_replace(
+            actor=actor, relay_rules=before["relay_rules"], disclaimers=before["disclaimers"]
+        )
+        hooks.log("Relay rules and disclaimers put back")
+        raise
+    return result
+
+
+def _services(
+    wanted: dict[str, dict[str, str]],
+    actor: Actor,
+    hooks: Hooks,
+    done: list[tuple[str, dict[str, str]]],
+    result: dict[str, Any],
+) -> None:
     hooks.progress(0, len(wanted))
     for number, (service, values) in enumerate(wanted.items(), 1):
         before = config.stored_values(service)
@@ -55,7 +98,6 @@ def restore(path: Path, actor: Actor, *, limits: archive.Limits, hooks: Hooks) -
         result[service] = "restored"
         hooks.log(f"{service}: restored ({outcome.smoke})")
         hooks.progress(number, len(wanted))
-    return result
 
 
 def _put_back(done: list[tuple[str, dict[str, str]]], actor: Actor, hooks: Hooks) -> None:

@@ -186,3 +186,37 @@ def published_in_sync() -> bool:
     """Does the filter's file hold exactly what the database holds?"""
     published = SnapshotReader(snapshot_path()).current()
     return published == {item.dn: item for item in _expected()}
+
+
+def disclaimers_replace(*, actor: Actor, items: list[dict[str, object]]) -> int:
+    """Replace every disclaimer with `items` (a backup's): each owner resolved and each text cleaned as when
+    it is saved in the page; one that does not pass and nothing changes (one transaction, published after)."""
+    if not actor.roles.administrator:
+        raise DisclaimerError(_("Only administrators restore disclaimers."))
+    prepared = []
+    for item in items:
+        owner_dn, kind = resolve_owner(str(item.get("owner_dn", "")))
+        text, html = _contents(str(item.get("text", "")), str(item.get("html", "")))
+        prepared.append((owner_dn, kind, text, html, bool(item.get("outbound_only"))))
+    with transaction.atomic():
+        before = [_audit_view(d) for d in Disclaimer.objects.select_for_update().all()]
+        Disclaimer.objects.all().delete()
+        for owner_dn, kind, text, html, outbound_only in prepared:
+            Disclaimer.objects.create(
+                owner_dn=owner_dn,
+                owner_key=dit.normalize_dn(owner_dn),
+                kind=kind,
+                text=text,
+                html=html,
+                outbound_only=outbound_only,
+                updated_by=actor.username[:255],
+            )
+        audit_record(
+            actor=actor,
+            action="disclaimers_replace",
+            target="disclaimers",
+            before={"disclaimers": before},
+            after={"disclaimers": [_audit_view(d) for d in Disclaimer.objects.all()]},
+        )
+        transaction.on_commit(_publish_quietly)
+    return len(prepared)

@@ -128,3 +128,40 @@ def relayrules_republish(*, actor: Actor) -> str:
         audit_record(actor=actor, action="relayrules_republish", target="relay rules")
     version = store.published_version()
     return version or ""
+
+
+def relayrules_replace(*, actor: Actor, rules: list[dict[str, object]]) -> int:
+    """Replace the whole list with `rules` (a backup's, in order), each checked like a new rule: one bad rule
+    and nothing changes (one transaction, published once, rolled back if Redis refuses)."""
+    _check(actor)
+    checked = [
+        Rule.make(
+            id=0,
+            position=0,
+            event=str(r.get("event", "")),
+            pattern=str(r.get("pattern", "")),
+            action=str(r.get("action", "")),
+            text=str(r.get("text", "")),
+        )
+        for r in rules
+    ]
+    with transaction.atomic():
+        before = [_state(r) for r in RelayRule.objects.select_for_update().order_by("position")]
+        RelayRule.objects.all().delete()
+        for position, rule in enumerate(checked, 1):
+            RelayRule.objects.create(
+                position=position,
+                event=rule.event.value,
+                pattern=rule.pattern,
+                action=rule.action.value,
+                text=rule.text,
+            )
+        _publish()
+        audit_record(
+            actor=actor,
+            action="relayrules_replace",
+            target="relay rules",
+            before={"rules": before},
+            after={"rules": [_state(r) for r in RelayRule.objects.order_by("position")]},
+        )
+    return len(checked)

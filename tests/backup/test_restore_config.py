@@ -60,3 +60,30 @@ def test_a_set_with_values_the_daemon_refuses_changes_nothing(
     job = wait_finished(str(services.start_restore(actor, backup).pk), timeout=120)
     assert job.state == "failed" and "message_size_limit" in job.error
     assert ehlo_size(port) == before
+
+
+def test_relay_rules_and_disclaimers_come_back(backup_dir: Path, personas: Any, worker: None) -> None:
+    from mailqueue import selectors as delivery
+    from mailqueue.relayrules import services as rules
+
+    actor = actor_for_job(personas.admin.uid, personas.admin.dn)
+    start = delivery.delivery_settings()
+    first = rules.relayrule_create(
+        actor=actor, event="ORIGINATOR", pattern="*@spam.example", action="Reject", text="no"
+    )
+    try:
+        backup = _set()
+        wanted = delivery.delivery_settings()
+        rules.relayrule_delete(actor=actor, rule_id=first.pk)
+        rules.relayrule_create(
+            actor=actor, event="ORIGINATOR", pattern="*@other.example", action="Reject", text="x"
+        )
+        job = wait_finished(str(services.start_restore(actor, backup).pk), timeout=120)
+        assert job.state == "succeeded", job.error
+        assert delivery.delivery_settings()["relay_rules"] == wanted["relay_rules"]
+    finally:
+        from mailqueue import services as delivery_services
+
+        delivery_services.delivery_settings_replace(
+            actor=actor, relay_rules=start["relay_rules"], disclaimers=start["disclaimers"]
+        )

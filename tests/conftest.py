@@ -174,3 +174,34 @@ def worker(stack: object, django_db_setup: None, tmp_path_factory: pytest.TempPa
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def beat(worker: None, tmp_path: Path) -> Iterator[Path]:
+    """A real `celery beat` process (django-celery-beat's DatabaseScheduler, as in production) on the test
+    database, for one test: started after the worker, stopped before the database is flushed. It wakes at
+    least once a second (--max-interval 1), so a new or changed schedule is read within a second.
+    Yields its log file."""
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    log = tmp_path / "beat.log"
+    celery = Path(sys.executable).with_name("celery")
+    argv = [str(celery), "-A", "mailadmin", "beat", "--loglevel", "INFO", "--max-interval", "1"]
+    argv += ["--pidfile", str(tmp_path / "beat.pid"), "--schedule", str(tmp_path / "beat-schedule")]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while "beat: Starting..." not in log.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("celery beat did not start:\n" + log.read_text(errors="replace")[-3000:])
+            time.sleep(0.1)
+        yield log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

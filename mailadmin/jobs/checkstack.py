@@ -8,7 +8,7 @@ from mailadmin.checks import CHECKS, run_check
 from mailadmin.jobs.services import JobContext, job_kind
 
 
-@job_kind("checkstack", "Check the mail system")
+@job_kind("checkstack", "Check the mail system", schedulable=True)
 def checkstack(ctx: JobContext) -> dict[str, Any]:
     ctx.progress(0, len(CHECKS))
     results: list[dict[str, Any]] = []

@@ -45,6 +45,8 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], dict[str, Any] | None]
+# Checks a job's parameters and returns them cleaned; raises InvalidName (or ValueError) with a message.
+ParamsCheck = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -52,17 +54,32 @@ class JobKind:
     kind: str
     title: str
     handler: Handler
+    # May "Scheduled tasks" start it (as a custom task)? Only with parameters `check` accepts; a schedulable
+    # kind without a checker takes no parameters at all.
+    schedulable: bool = False
+    check: ParamsCheck | None = None
 
 
 _REGISTRY: dict[str, JobKind] = {}
 
 
-def job_kind(kind: str, title: str) -> Callable[[Handler], Handler]:
+def job_kind(
+    kind: str, title: str, *, schedulable: bool = False, check: ParamsCheck | None = None
+) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        _REGISTRY[kind] = JobKind(kind, title, handler)
+        _REGISTRY[kind] = JobKind(kind, title, handler, schedulable, check)
         return handler
 
     return register
+
+
+def job_kind_get(kind: str) -> JobKind | None:
+    return _REGISTRY.get(kind)
+
+
+def schedulable_kinds() -> list[JobKind]:
+    """The kinds an administrator may schedule, by title."""
+    return sorted((k for k in _REGISTRY.values() if k.schedulable), key=lambda k: k.title)
 
 
 def actor_for_job(username: str, dn: str, ip: str = "") -> Actor:

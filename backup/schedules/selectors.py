@@ -1,0 +1,75 @@
+"""Reads of "Scheduled tasks": the rows of the page, with the next run (Celery's crontab arithmetic in the
+server's time zone) and the job each one started last. Two queries whatever the number of rows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backup.schedules.crontab import EVERY, FIELDS, next_run
+from backup.schedules.kinds import Task
+from backup.schedules.records import Record, ours, record_of
+from mailadmin.jobs.models import Job
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    record: Record
+    task_label: str
+    params: str
+    when: list[tuple[str, str]]  # (field label, value or "every")
+    next_run: datetime | None
+    last_run_at: datetime | None
+    run_count: int
+    last_job: Job | None
+
+
+def params_text(params: dict[str, object]) -> str:
+    shown = {k: v for k, v in params.items() if v not in ("", None)}
+    return ", ".join(f"{key}: {value}" for key, value in sorted(shown.items())) or "—"
+
+
+def _valid_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def schedule_rows(*, now: datetime | None = None) -> list[ScheduleRow]:
+    now = now or timezone.now()
+    zone = timezone.get_default_timezone()
+    tasks = list(ours().select_related("crontab").order_by("description", "pk"))
+    records = [record_of(task) for task in tasks]
+    job_ids = [r.last_job for r in records if r.last_job and _valid_uuid(r.last_job)]
+    jobs = {str(job.pk): job for job in Job.objects.filter(pk__in=job_ids)}
+    rows = []
+    for task, record in zip(tasks, records, strict=True):
+        when = [
+            (str(spec.label), _("every") if getattr(record.crontab, spec.name) == EVERY else
+             getattr(record.crontab, spec.name))
+            for spec in FIELDS
+        ]  # fmt: skip
+        rows.append(
+            ScheduleRow(
+                record=record,
+                task_label=Task(record.type, record.kind, record.params).label,
+                params=params_text(record.params),
+                when=when,
+                next_run=next_run(record.crontab, now=now, tz=zone) if record.enabled else None,
+                last_run_at=task.last_run_at,
+                run_count=task.total_run_count,
+                last_job=jobs.get(record.last_job),
+            )
+        )
+    return rows
+
+
+def schedule_get(schedule_id: int) -> Record | None:
+    task = ours().select_related("crontab").filter(pk=schedule_id).first()
+    return record_of(task) if task is not None else None

@@ -312,3 +312,16 @@ def test_everyone_but_administrators_gets_404_and_nothing_changes(
             assert client.post(url, data).status_code == 404, (persona.key, url)
         assert "/tools/backup/schedules/" not in client.get("/").content.decode()
     assert snapshot() == before
+
+
+def test_the_pages_speak_german(admin: Client, personas: Personas) -> None:
+    schedule_create(
+        actor=_admin_actor(personas),
+        spec=ScheduleInput("", task_build("rotate_logs", {"keep": 4}), Crontab(minute="5"), True),
+    )
+    admin.post("/i18n/setlang/", {"language": "de", "next": "/"})
+    page = admin.get(BASE).content.decode()
+    assert "Geplante Aufgabe anlegen" in page and "Nächster Lauf" in page and "Jetzt ausführen" in page
+    assert "Protokolldateien rotieren" in page and ">jede<" in page
+    page = admin.post(f"{BASE}new/", form(minute="99")).content.decode()
+    assert "Minute: nur Zahlen von 0 bis 59." in page and "Wann es ausgeführt wird" in page

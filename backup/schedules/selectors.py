@@ -3,12 +3,12 @@ server's time zone) and the job each one started last. Two queries whatever the 
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from backup.schedules.crontab import EVERY, FIELDS, next_run
 from backup.schedules.kinds import Task
@@ -21,7 +21,7 @@ class ScheduleRow:
     record: Record
     task_label: str
     params: str
-    when: list[tuple[str, str]]  # (field label, value or "every")
+    when: list[tuple[str, str]]  # (field label, value); "" where the field is "every"
     next_run: datetime | None
     last_run_at: datetime | None
     run_count: int
@@ -29,8 +29,10 @@ class ScheduleRow:
 
 
 def params_text(params: dict[str, object]) -> str:
+    """The parameters on one line, values as JSON writes them (true, not True); empty ones left out."""
     shown = {k: v for k, v in params.items() if v not in ("", None)}
-    return ", ".join(f"{key}: {value}" for key, value in sorted(shown.items())) or "—"
+    parts = [f"{key}: {v if isinstance(v, str) else json.dumps(v)}" for key, v in sorted(shown.items())]
+    return ", ".join(parts) or "—"
 
 
 def _valid_uuid(value: str) -> bool:
@@ -50,11 +52,8 @@ def schedule_rows(*, now: datetime | None = None) -> list[ScheduleRow]:
     jobs = {str(job.pk): job for job in Job.objects.filter(pk__in=job_ids)}
     rows = []
     for task, record in zip(tasks, records, strict=True):
-        when = [
-            (str(spec.label), _("every") if getattr(record.crontab, spec.name) == EVERY else
-             getattr(record.crontab, spec.name))
-            for spec in FIELDS
-        ]  # fmt: skip
+        values = [(str(spec.label), getattr(record.crontab, spec.name)) for spec in FIELDS]
+        when = [(label, "" if value == EVERY else value) for label, value in values]
         rows.append(
             ScheduleRow(
                 record=record,

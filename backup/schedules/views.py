@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from backup.schedules.forms import ScheduleForm, filled_in, initial_values
+from backup.schedules.forms import CRON_NAMES, ScheduleForm, filled_in, initial_values
 from backup.schedules.kinds import Task, form_values
 from backup.schedules.records import Record
 from backup.schedules.selectors import schedule_get, schedule_rows
@@ -47,6 +47,7 @@ def _form_page(request: HttpRequest, form: ScheduleForm, record: Record | None) 
         "backup/schedules/form.html",
         {
             "form": form,
+            "cron_fields": [form[name] for name in CRON_NAMES],
             "record": record,
             "title": _("Change scheduled task") if record else _("Create scheduled task"),
             "submit": _("Save") if record else _("Create scheduled task"),

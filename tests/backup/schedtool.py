@@ -1,19 +1,15 @@
-"""Helpers for the "Scheduled tasks" tests: the form's POST data, a snapshot of everything a page could
-change, and a stand-in registration of `backup.create` where the backup part is not merged yet."""
+"""Helpers for the "Scheduled tasks" tests: the form's POST data and a snapshot of everything a page could
+change."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from mailadmin.audit.models import AuditEntry
-from mailadmin.jobs import services as job_services
 from mailadmin.jobs.models import Job
-from mailadmin.jobs.services import JobContext, JobKind
 
 BASE = "/tools/backup/schedules/"
 
@@ -62,17 +58,3 @@ def kwargs(task: PeriodicTask) -> dict[str, Any]:
     task.refresh_from_db()
     data: dict[str, Any] = json.loads(task.kwargs)
     return data
-
-
-def _not_built_here(ctx: JobContext) -> None:
-    raise RuntimeError("backup.create is not on this branch; this stand-in never runs in these tests")
-
-
-@pytest.fixture
-def backup_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """`backup.create` as the backup part registers it; where that part is not merged yet, a stand-in
-    registration (never run: these tests only check the Job row a schedule starts, with no worker)."""
-    if job_services.job_kind_get("backup.create") is None:
-        stand_in = JobKind("backup.create", "Backup", _not_built_here)
-        monkeypatch.setitem(job_services._REGISTRY, "backup.create", stand_in)
-    yield "backup.create"

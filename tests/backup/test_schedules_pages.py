@@ -19,10 +19,10 @@ from backup.schedules.services import ScheduleInput, schedule_create, schedule_f
 from mailadmin.actor import Actor, Roles
 from mailadmin.audit.models import AuditEntry
 from mailadmin.jobs.models import Job
-from tests.backup.schedtool import BASE, backup_kind, form, kwargs, snapshot
+from tests.backup.schedtool import BASE, form, kwargs, snapshot
 from tests.conftest import Persona, Personas
 
-__all__ = ["backup_kind"]  # a fixture, used by name
+BACKUP = "backup.create"  # the backup part's job kind (backup/jobs.py); never run here (no worker)
 Login = Callable[[Persona], Client]
 pytestmark = pytest.mark.django_db
 
@@ -230,7 +230,7 @@ def test_bad_task_parameters_are_refused(admin: Client, values: dict[str, str], 
     [("backup_cfg", "cfg"), ("backup_ldap", "ldap"), ("backup_mail", "mail"), ("backup_domain", "domain")],
 )
 def test_backup_tasks_start_backup_create_jobs(
-    admin: Client, personas: Personas, domain: str, backup_kind: str, task: str, what: str
+    admin: Client, personas: Personas, domain: str, task: str, what: str
 ) -> None:
     name = domain if what == "domain" else ""
     response = admin.post(f"{BASE}new/", form(label=task, task=task, compression="gzip", domain=domain))
@@ -243,7 +243,7 @@ def test_backup_tasks_start_backup_create_jobs(
     response = admin.post(f"{BASE}{row.pk}/run/")
     assert response.status_code == 302 and response["Location"].startswith("/tools/jobs/")
     job = Job.objects.get(pk=response["Location"].rstrip("/").split("/")[-1])
-    assert (job.kind, job.params, job.created_by) == (backup_kind, params, personas.admin.uid)
+    assert (job.kind, job.params, job.created_by) == (BACKUP, params, personas.admin.uid)
     assert job.domains == (f",{name}," if name else "")
     assert kwargs(row)["last_job"] == str(job.pk)
     ran = _audit("schedule_run_now")
@@ -252,7 +252,7 @@ def test_backup_tasks_start_backup_create_jobs(
     # What beat's message runs: the same job, as the schedule's owner.
     fired = schedule_fire(name=row.name)
     assert fired is not None and fired.pk != job.pk
-    assert (fired.kind, fired.params, fired.created_by_dn) == (backup_kind, params, personas.admin.dn)
+    assert (fired.kind, fired.params, fired.created_by_dn) == (BACKUP, params, personas.admin.dn)
     page = admin.get(BASE).content.decode()
     assert f'href="/tools/jobs/{fired.pk}/"' in page
 
@@ -285,9 +285,7 @@ def test_other_tasks_rows_are_not_this_pages(admin: Client) -> None:
     assert "celery.backend_cleanup" not in admin.get(BASE).content.decode()
 
 
-def test_everyone_but_administrators_gets_404_and_nothing_changes(
-    login: Login, personas: Personas, backup_kind: str
-) -> None:
+def test_everyone_but_administrators_gets_404_and_nothing_changes(login: Login, personas: Personas) -> None:
     record = schedule_create(
         actor=_admin_actor(personas),
         spec=ScheduleInput(

@@ -37,6 +37,7 @@ class Record:
     last_error: str
     enabled: bool
     crontab: Crontab
+    zone: str = ""  # the crontab's own time zone: what beat reads the fields in
 
     def audit_view(self) -> dict[str, Any]:
         return {
@@ -83,6 +84,7 @@ def record_of(task: PeriodicTask) -> Record:
         )
         if cron is not None
         else Crontab(),
+        zone=str(cron.timezone) if cron is not None else "",
     )
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils import timezone
 
@@ -43,6 +44,19 @@ def _valid_uuid(value: str) -> bool:
     return True
 
 
+def _next(record: Record, now: datetime, shown_in: tzinfo) -> datetime | None:
+    """In the zone of the row's crontab (what beat uses; the server's zone when it was saved), shown in the
+    server's zone now."""
+    if not record.enabled:
+        return None
+    try:
+        own = ZoneInfo(record.zone) if record.zone else shown_in
+    except (ValueError, ZoneInfoNotFoundError):
+        own = shown_in
+    when = next_run(record.crontab, now=now, tz=own)
+    return when.astimezone(shown_in) if when is not None else None
+
+
 def schedule_rows(*, now: datetime | None = None) -> list[ScheduleRow]:
     now = now or timezone.now()
     zone = timezone.get_default_timezone()
@@ -60,7 +74,7 @@ def schedule_rows(*, now: datetime | None = None) -> list[ScheduleRow]:
                 task_label=Task(record.type, record.kind, record.params).label,
                 params=params_text(record.params),
                 when=when,
-                next_run=next_run(record.crontab, now=now, tz=zone) if record.enabled else None,
+                next_run=_next(record, now, zone),
                 last_run_at=task.last_run_at,
                 run_count=task.total_run_count,
                 last_job=jobs.get(record.last_job),

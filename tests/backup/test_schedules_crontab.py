@@ -3,7 +3,7 @@ it, in the server's time zone (daylight-saving changes included)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -138,3 +138,21 @@ def test_the_list_shows_the_next_run_in_the_servers_zone(settings: object, perso
     ]
     assert row.next_run == datetime(2026, 1, 11, 2, 30, tzinfo=BERLIN)
     assert row.when[0][1] == "30" and row.when[2][1] == ""  # "every"
+
+
+@pytest.mark.django_db
+def test_the_next_run_follows_the_crontabs_own_zone_after_the_server_changes_zone(
+    settings: object, personas: Personas
+) -> None:
+    """Beat reads each crontab in the zone it was saved with; the page must agree, shown in today's zone."""
+    settings.TIME_ZONE = "Europe/Berlin"  # type: ignore[attr-defined]
+    admin = Actor(personas.admin.uid, personas.admin.dn, Roles(administrator=True))
+    record = schedule_create(
+        actor=admin,
+        spec=ScheduleInput("Nightly", task_build("clean_temp", {}), Crontab(minute="30", hour="2"), True),
+    )
+    settings.TIME_ZONE = "UTC"  # type: ignore[attr-defined]
+    rows = schedule_rows(now=datetime(2026, 1, 10, 12, 0, tzinfo=UTC))
+    (row,) = [r for r in rows if r.record.pk == record.pk]
+    assert row.next_run == datetime(2026, 1, 11, 1, 30, tzinfo=UTC)
+    assert row.next_run is not None and row.next_run.utcoffset() == timedelta(0)

@@ -51,9 +51,9 @@ def test_menu_has_the_manuals_sections_in_order(personas: Personas, login: Login
 
 
 def test_pages_not_built_say_so(personas: Personas, login: Login) -> None:
-    response = login(personas.admin).get("/tools/backup/")
+    response = login(personas.admin).get("/tools/statistics/")
     assert response.status_code == 200 and "not built yet" in response.content.decode()
-    assert "TLS-06" in response.content.decode()
+    assert "TLS-09" in response.content.decode()
     assert login(personas.admin).get("/tools/no-such-page/").status_code == 404
 
 

@@ -37,7 +37,7 @@ def _params(ctx: JobContext) -> dict[str, Any]:
     return ctx.job.params if isinstance(ctx.job.params, dict) else {}
 
 
-@job_kind(services.CREATE_JOB, "Backup")
+@job_kind(services.CREATE_JOB, "Backup", schedulable=True, check=services.check_params)
 def create(ctx: JobContext) -> dict[str, Any]:
     params = _params(ctx)
     actor = actor_for_job(ctx.job.created_by, ctx.job.created_by_dn)

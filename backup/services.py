@@ -97,6 +97,34 @@ def check_create(actor: Actor, what: str, domain: str, users: list[str], compres
         raise Refused(_("Choose one of your domains."))
 
 
+def check_params(params: dict[str, object]) -> dict[str, object]:
+    """The shape of a backup job's parameters (a schedule's "custom" task); who may run it is checked when
+    it runs (check_create with the schedule owner's roles of that moment)."""
+    unknown = set(params) - {"what", "domain", "users", "compression"}
+    if unknown:
+        raise ValueError(_("Unknown parameters: %(names)s") % {"names": ", ".join(sorted(unknown))})
+    what = str(params.get("what", ""))
+    if what not in naming.KINDS:
+        raise ValueError(_("what: one of cfg, ldap, mail, domain."))
+    compression = str(params.get("compression") or settings.BACKUP_COMPRESSION)
+    if compression not in archive.COMPRESSIONS:
+        raise ValueError(_("compression: zstd, gzip or xz."))
+    domain = str(params.get("domain") or "")
+    if domain:
+        check_domain(domain)
+    if what == "domain" and not domain:
+        raise ValueError(_("A domain set needs its domain."))
+    users = params.get("users") or []
+    if not isinstance(users, list) or len(users) > 500:
+        raise ValueError(_("users: a list of at most 500 login names."))
+    if users and what != "mail":
+        raise ValueError(_("Only mail can be backed up for chosen users."))
+    cleaned: dict[str, object] = {"what": what, "domain": domain, "compression": compression}
+    if users:
+        cleaned["users"] = [check_login(str(u)) for u in users]
+    return cleaned
+
+
 def start_backup(
     actor: Actor, *, what: str, domain: str = "", users: list[str] | None = None, compression: str = ""
 ) -> Job:

@@ -1,7 +1,8 @@
 """End to end: a scheduled task made in the page runs by itself — a real `celery beat` (DatabaseScheduler)
 reads the row, sends `mailadmin.run_scheduled` at the minute the crontab names, the real worker starts the
-temp clean-up job as the schedule's owner, and the job removes a stale import directory. Waits for the next
-minute boundary, so up to about a minute."""
+temp clean-up job as the schedule's owner, and the job removes a stale import directory; an LDAP backup
+scheduled for the same minute lands in the catalogue. Waits for the next minute boundary, so up to about a
+minute."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from django.test import Client
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from backup.models import Backup
 from backup.schedules.tempclean import CLEAN_TEMP
 from mailadmin.jobs.models import Job
 from tests.backup.schedtool import BASE, form, kwargs
@@ -52,6 +54,11 @@ def test_a_schedule_made_in_the_page_runs_by_itself(
         assert response.status_code == 302, response.content.decode()[:3000]
         task = PeriodicTask.objects.get(description="Clean-up by beat")
         assert task.crontab.minute == minutes
+        response = client.post(
+            f"{BASE}new/", form(label="LDAP backup by beat", task="backup_ldap", minute=minutes, hour="")
+        )
+        assert response.status_code == 302, response.content.decode()[:3000]
+        ldap_task = PeriodicTask.objects.get(description="LDAP backup by beat")
 
         deadline = time.monotonic() + 150
         while not Job.objects.filter(kind=CLEAN_TEMP).exists():
@@ -68,6 +75,17 @@ def test_a_schedule_made_in_the_page_runs_by_itself(
         page = client.get(BASE).content.decode()
         assert f'href="/tools/jobs/{job.pk}/"' in page
         assert client.post(f"{BASE}{task.pk}/enable/", {"enabled": "0"}).status_code == 302
+
+        # the LDAP backup of the same minute is in the catalogue, complete and named as the manual names it
+        backup_job = wait_finished(str(kwargs(ldap_task)["last_job"]), timeout=120)
+        assert backup_job.state == Job.State.SUCCEEDED, backup_job.error
+        name = (backup_job.result or {})["name"]
+        row = Backup.objects.get(name=name)
+        assert (
+            row.kind == "ldap" and name.startswith("ldap_") and (Path(settings.BACKUP_DIR) / name).is_file()
+        )
+        assert name in client.get("/tools/backup/").content.decode()
+        assert client.post(f"{BASE}{ldap_task.pk}/enable/", {"enabled": "0"}).status_code == 302
     finally:
         # The import area is shared by the session: the migration tests expect it empty.
         for path in (stale, fresh):

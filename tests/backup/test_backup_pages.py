@@ -137,3 +137,13 @@ def test_hostile_create_input_is_refused(backup_dir: Path, personas: Any, login:
         response = client.post("/tools/backup/", data)
         assert response.status_code == 400, data
         assert {p.name for p in backup_dir.iterdir()} == before
+
+
+def test_the_page_speaks_german(backup_dir: Path, personas: Any, login: Any) -> None:
+    row = _set("cfg")
+    client = login(personas.admin)
+    client.post("/i18n/setlang/", {"language": "de", "next": "/"})
+    page = client.get("/tools/backup/").content.decode()
+    assert "Sicherung anlegen" in page and "Aufbewahrung" in page and "Herunterladen" in page
+    restore = client.get(f"/tools/backup/{row.pk}/restore/").content.decode()
+    assert "Jeder Dienst erhält" in restore

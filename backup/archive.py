@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from mailadmin.configfiles.files import fsync_dir
+
 MANIFEST = "manifest.json"
 FORMAT = "mailadmin-backup/1"
 CHUNK = 1024 * 1024
@@ -201,11 +203,7 @@ class Writer:
         os.fsync(self._out.fileno())
         self._out.close()
         os.rename(self.partial, self.final)
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(self.directory)
         self.committed = True
         return self.final
 

@@ -24,6 +24,7 @@ from backup.restoring import mail as mail_restore
 from backup.restoring import run as restore_run
 from mailadmin.audit.services import audit_record
 from mailadmin.jobs.models import Job, JobLogLine
+from mailadmin.jobs.selectors import is_job_id
 from mailadmin.jobs.services import JobContext, actor_for_job, job_kind
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def _undo_all(said: list[str]) -> None:
         pass
     for journal_file in sorted(catalogue.directory().glob(".restore-*.journal")):
         job_id = journal_file.name.removeprefix(".restore-").removesuffix(".journal")
-        job = Job.objects.filter(pk=job_id).first() if _uuid(job_id) else None
+        job = Job.objects.filter(pk=job_id).first() if is_job_id(job_id) else None
         journal = mail_restore.Journal.load(journal_file)
         lines: list[str] = []
         mail_restore.undo(journal, log=lines.append)
@@ -174,16 +175,6 @@ def _on_worker_ready(**_kwargs: object) -> None:
         return
     if undone:
         log.warning("interrupted restores undone: %s", ", ".join(undone))
-
-
-def _uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 __all__ = ["create", "restore", "undo_interrupted", "upload"]

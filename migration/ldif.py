@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from accounts.services.person import KEY_BY_ATTR
 from mailadmin.directory import dit
+from mailadmin.directory.entries import OPERATIONAL
 from migration.entries import EntryProblem, ImportEntry
 
 MAX_LINE = 16 * 1024  # bytes of one physical line
@@ -55,23 +56,9 @@ _OTHER = {"userpassword": "password", "mailforward": "forwards", "mailquota": "q
 _FIELDS = {**_NAMES, **_ADDRESSES, **_BOOLEANS, **_OTHER}
 # Read but not stored: the console makes cn from the names; objectClass is checked against _CLASSES.
 _CHECKED_ONLY = frozenset({"cn", "commonname", "objectclass"})
-# What slapd writes by itself (slapcat and `ldapsearch ... +` exports carry them): dropped without a word.
-# memberOf is the group membership, which an import does not carry over (docs/imports.md).
-_OPERATIONAL = frozenset(
-    {
-        "createtimestamp",
-        "modifytimestamp",
-        "creatorsname",
-        "modifiersname",
-        "entryuuid",
-        "entrycsn",
-        "entrydn",
-        "structuralobjectclass",
-        "subschemasubentry",
-        "hassubordinates",
-        "memberof",
-    }
-)
+# What slapd writes by itself is dropped without a word (mailadmin.directory.entries.OPERATIONAL); memberOf
+# is the group membership, which an import does not carry over (docs/imports.md).
+_OPERATIONAL = OPERATIONAL
 _CLASSES = frozenset(
     {"top", "person", "organizationalperson", "inetorgperson", "mailaccount", "inetlocalmailrecipient"}
 )

@@ -132,12 +132,28 @@ def unique() -> Callable[[str], str]:
     return lambda prefix: f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(scope="session")
-def worker(stack: object, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """A real `celery worker` process using the test database. Stopped before the database is dropped."""
+def child_env() -> dict[str, str]:
+    """The environment for a child process (a worker, beat, `manage.py`) that must use the test database."""
     db = connection.settings_dict
     env = dict(os.environ)
     env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return env
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """TERM, and KILL if it has not gone within 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def worker(stack: object, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A real `celery worker` process using the test database. Stopped before the database is dropped."""
+    env = child_env()
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     celery = Path(sys.executable).with_name("celery")
     with log.open("wb") as out:
@@ -168,12 +184,7 @@ def worker(stack: object, django_db_setup: None, tmp_path_factory: pytest.TempPa
                 raise RuntimeError("celery worker did not start:\n" + log.read_text()[-3000:])
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 @pytest.fixture
@@ -182,9 +193,7 @@ def beat(worker: None, tmp_path: Path) -> Iterator[Path]:
     database, for one test: started after the worker, stopped before the database is flushed. It wakes at
     least once a second (--max-interval 1), so a new or changed schedule is read within a second.
     Yields its log file."""
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = child_env()
     log = tmp_path / "beat.log"
     celery = Path(sys.executable).with_name("celery")
     argv = [str(celery), "-A", "mailadmin", "beat", "--loglevel", "INFO", "--max-interval", "1"]
@@ -199,9 +208,4 @@ def beat(worker: None, tmp_path: Path) -> Iterator[Path]:
             time.sleep(0.1)
         yield log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)

@@ -28,6 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from mailadmin.configfiles.files import fsync_dir
 from mailadmin.directory import InvalidName
 from mailadmin.stack import Stack, StackError
 
@@ -170,11 +171,7 @@ def rotate_file(path: Path, keep: int) -> int | None:
             raise
         _shift(path, keep)
         os.rename(tmp, generation(path, 1))
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(path.parent)
         return copied
     finally:
         os.close(fd)

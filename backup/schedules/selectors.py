@@ -4,7 +4,6 @@ server's time zone) and the job each one started last. Two queries whatever the 
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +14,7 @@ from backup.schedules.crontab import EVERY, FIELDS, next_run
 from backup.schedules.kinds import Task
 from backup.schedules.records import Record, ours, record_of
 from mailadmin.jobs.models import Job
+from mailadmin.jobs.selectors import is_job_id
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,6 @@ def params_text(params: dict[str, object]) -> str:
     return ", ".join(parts) or "—"
 
 
-def _valid_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _next(record: Record, now: datetime, shown_in: tzinfo) -> datetime | None:
     """In the zone of the row's crontab (what beat uses; the server's zone when it was saved), shown in the
     server's zone now."""
@@ -62,7 +54,7 @@ def schedule_rows(*, now: datetime | None = None) -> list[ScheduleRow]:
     zone = timezone.get_default_timezone()
     tasks = list(ours().select_related("crontab").order_by("description", "pk"))
     records = [record_of(task) for task in tasks]
-    job_ids = [r.last_job for r in records if r.last_job and _valid_uuid(r.last_job)]
+    job_ids = [r.last_job for r in records if r.last_job and is_job_id(r.last_job)]
     jobs = {str(job.pk): job for job in Job.objects.filter(pk__in=job_ids)}
     rows = []
     for task, record in zip(tasks, records, strict=True):

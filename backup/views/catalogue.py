@@ -39,6 +39,14 @@ def _actor(request: HttpRequest) -> Actor:
     return actor
 
 
+def backup_or_404(actor: Actor, pk: int) -> Backup:
+    """A set of the catalogue this person may see; 404 for anything else (foreign or gone alike)."""
+    backup = backup_get(actor, pk)
+    if backup is None:
+        raise Http404("No such backup.")
+    return backup
+
+
 def _create_form(actor: Actor, data: object = None) -> CreateForm:
     return CreateForm(data, domains=domain_choices(actor), administrator=actor.roles.administrator)
 
@@ -84,9 +92,7 @@ def backup_index(request: HttpRequest) -> HttpResponse:
 @require_GET
 def backup_download(request: HttpRequest, pk: int) -> FileResponse:
     actor = _actor(request)
-    backup = backup_get(actor, pk)
-    if backup is None:
-        raise Http404("No such backup.")
+    backup = backup_or_404(actor, pk)
     from backup.catalogue import file_of
 
     path = file_of(backup)
@@ -100,9 +106,7 @@ def backup_download(request: HttpRequest, pk: int) -> FileResponse:
 @require_POST
 def backup_delete(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
-    backup = backup_get(actor, pk)
-    if backup is None:
-        raise Http404("No such backup.")
+    backup = backup_or_404(actor, pk)
     services.delete(actor, backup)
     messages.success(request, _("%(name)s was deleted.") % {"name": backup.name})
     return redirect("backup_index")

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_http_methods
 
 from backup import services
 from backup.forms import RestoreForm
-from backup.selectors import backup_get, restorable_users
-from backup.views.catalogue import _actor
+from backup.selectors import restorable_users
+from backup.views.catalogue import _actor, backup_or_404
 from mailadmin.permissions import Level, guard
 
 
@@ -18,9 +18,7 @@ from mailadmin.permissions import Level, guard
 @require_http_methods(["GET", "POST"])
 def backup_restore(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
-    backup = backup_get(actor, pk)
-    if backup is None:
-        raise Http404("No such backup.")
+    backup = backup_or_404(actor, pk)
     if backup.kind != backup.Kind.MAIL and not actor.roles.administrator:
         raise Http404("No such backup.")
     users = restorable_users(actor, backup)

@@ -6,7 +6,7 @@ Renderers take typed parameter dataclasses and return text; every value is valid
 
 from __future__ import annotations
 
-from mailadmin.configfiles.files import HEADER_MARK, atomic_write, is_hand_edited, with_header
+from mailadmin.configfiles.files import HEADER_MARK, atomic_write, fsync_dir, is_hand_edited, with_header
 from mailadmin.configfiles.values import ConfigValueError
 
-__all__ = ["HEADER_MARK", "ConfigValueError", "atomic_write", "is_hand_edited", "with_header"]
+__all__ = ["HEADER_MARK", "ConfigValueError", "atomic_write", "fsync_dir", "is_hand_edited", "with_header"]

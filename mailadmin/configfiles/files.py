@@ -101,9 +101,14 @@ def atomic_write(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    fsync_dir(target.parent)
+    return target
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new name in `directory` survive a crash (fsync of the directory itself)."""
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    return target

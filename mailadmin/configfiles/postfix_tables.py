@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mailadmin import postfix
 from mailadmin.configfiles import values as v
-from mailadmin.configfiles.files import atomic_write, with_header
+from mailadmin.configfiles.files import atomic_write, fsync_dir, with_header
 
 SOURCE = "mailadmin/configfiles/postfix_tables.py"
 
@@ -138,9 +138,5 @@ def install_ldap_table(table: LdapTable, target: Path, *, config_dir: Path, grou
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()
         raise
-    dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)  # the rename survives a crash
-    finally:
-        os.close(dir_fd)
+    fsync_dir(target.parent)  # the rename survives a crash
     return target

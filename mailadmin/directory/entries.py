@@ -8,6 +8,31 @@ from dataclasses import dataclass
 AttrValues = str | int | bool | Iterable[str]
 
 
+# What slapd writes by itself (slapcat and `ldapsearch ... +` exports carry them): never written back by an
+# import or a restore (slapd makes its own). memberOf is the group membership, which follows the groups.
+OPERATIONAL = frozenset(
+    {
+        "createtimestamp",
+        "modifytimestamp",
+        "creatorsname",
+        "modifiersname",
+        "entryuuid",
+        "entrycsn",
+        "entrydn",
+        "structuralobjectclass",
+        "subschemasubentry",
+        "hassubordinates",
+        "memberof",
+        "contextcsn",
+        "pwdchangedtime",
+        "pwdfailuretime",
+        "pwdaccountlockedtime",
+        "pwdhistory",
+        "pwdgraceusetime",
+    }
+)
+
+
 class Entry:
     """One directory entry. Attribute names are case-insensitive; values are decoded UTF-8 strings.
 

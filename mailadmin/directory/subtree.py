@@ -24,32 +24,11 @@ from ldap.ldapobject import LDAPObject
 
 from mailadmin.directory import dit
 from mailadmin.directory.connection import run
+from mailadmin.directory.entries import OPERATIONAL
 from mailadmin.directory.errors import DirectoryRefused
 from mailadmin.directory.hashes import check_password_hash
 from mailadmin.directory.names import InvalidName
 
-# What slapd keeps by itself: never written by a restore (slapd makes new ones).
-OPERATIONAL = frozenset(
-    {
-        "createtimestamp",
-        "modifytimestamp",
-        "creatorsname",
-        "modifiersname",
-        "entryuuid",
-        "entrycsn",
-        "entrydn",
-        "structuralobjectclass",
-        "subschemasubentry",
-        "hassubordinates",
-        "memberof",
-        "contextcsn",
-        "pwdchangedtime",
-        "pwdfailuretime",
-        "pwdaccountlockedtime",
-        "pwdhistory",
-        "pwdgraceusetime",
-    }
-)
 MAX_ENTRIES = 1_000_000
 
 Attrs = dict[str, list[bytes]]

@@ -9,6 +9,8 @@ touches another domain.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Q
 
 from mailadmin.actor import Actor
@@ -53,3 +55,12 @@ def job_for(actor: Actor, job_id: str) -> Job | None:
     except (Job.DoesNotExist, ValueError):
         return None
     return job if may_read_job(actor, job) else None
+
+
+def is_job_id(value: str) -> bool:
+    """Whether `value` can be a job's id at all (a UUID): checked before it goes into a query."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True

@@ -8,7 +8,6 @@ posts to, so it takes no job of the other tests and only does its start-up work.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from backup import catalogue, making, services
 from backup.models import Backup
@@ -29,18 +27,11 @@ from backup.restoring.run import journal_path
 from mailadmin.jobs.models import Job
 from tests.accounts.usertool import user_imap
 from tests.backup.backuptool import mailbox_view, message
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, child_env, stop_process
 from tests.jobtool import wait_finished
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env() -> dict[str, str]:
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return env
 
 
 def _pending(personas: Any, kind: str, params: dict[str, Any]) -> Job:
@@ -55,7 +46,7 @@ def _job_process(job: Job) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,
-        env=_env(),
+        env=child_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -147,15 +138,14 @@ def test_killed_mid_restore_is_undone_by_the_next_worker(
                 "--without-mingle",
             ],
             cwd=ROOT,
-            env=_env(),
+            env=child_env(),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
         finished = wait_finished(str(job.pk), timeout=90)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop_process(worker)
     assert finished.state == "failed" and "as it was before" in finished.error
     assert mailbox_view(mail_user) == before
     assert not journal.exists()

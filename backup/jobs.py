@@ -56,6 +56,7 @@ def create(ctx: JobContext) -> dict[str, Any]:
     )
     row = catalogue.register(path, manifest, origin=Backup.Origin.MADE, created_by=actor.username)
     ctx.log(f"Written {row.name} ({row.size} bytes, {manifest.get('members_count', 0)} members)")
+    Job.objects.filter(pk=ctx.job.pk).update(result_file=row.name)  # shown on the job's page
     removed = catalogue.apply_retention(row.kind)
     if removed:
         ctx.log(f"Retention removed: {', '.join(removed)}")
@@ -117,6 +118,7 @@ def upload(ctx: JobContext) -> dict[str, Any]:
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     ctx.log(f"Accepted as {row.name}")
+    Job.objects.filter(pk=ctx.job.pk).update(result_file=row.name)
     audit_record(
         actor=actor,
         action="backup.upload",

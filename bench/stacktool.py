@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,3 +170,119 @@ def pressure() -> dict[str, float]:
 
 def pressure_delta(before: dict[str, float], after: dict[str, float]) -> str:
     return ", ".join(f"{k} {after[k] - before.get(k, 0.0):.2f}s" for k in after)
+
+
+def _lmtp_reply(reader: Any) -> list[bytes]:
+    """One (multi-line) LMTP reply, every line of it."""
+    lines = [reader.readline()]
+    while lines[-1][3:4] == b"-":
+        lines.append(reader.readline())
+    return lines
+
+
+def lmtp_deliver(port: int, messages: Iterable[tuple[str, bytes]]) -> int:
+    """Deliver (recipient, CRLF message) pairs to Cyrus's LMTP port over one connection, pipelined
+    (RFC 2920): each message's body goes out in one write with the next message's MAIL, RCPT and DATA, so a
+    message costs one round trip. Raises on any refusal; the number delivered."""
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    reader = sock.makefile("rb")
+    _lmtp_reply(reader)
+    sock.sendall(b"LHLO bench.test\r\n")
+    if not any(b"PIPELINING" in line for line in _lmtp_reply(reader)):
+        raise RuntimeError("Cyrus's LMTP does not offer PIPELINING")
+    done, pending = 0, b""
+    for rcpt, data in messages:
+        sock.sendall(pending + f"MAIL FROM:<bench@bench.test>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n".encode())
+        replies = [_lmtp_reply(reader)[-1] for _ in range(4 if pending else 3)]
+        if not all(r[:1] in (b"2", b"3") for r in replies):
+            raise RuntimeError(f"LMTP refused a message to {rcpt}: {replies}")
+        done += 1 if pending else 0
+        pending = data.replace(b"\r\n.", b"\r\n..") + (b"" if data.endswith(b"\r\n") else b"\r\n") + b".\r\n"
+    if pending:
+        sock.sendall(pending + b"QUIT\r\n")
+        last = _lmtp_reply(reader)[-1]
+        if last[:1] != b"2":
+            raise RuntimeError(f"LMTP refused the last message: {last!r}")
+        done += 1
+    reader.close()
+    sock.close()
+    return done
+
+
+def profile_buckets(stats: Any, buckets: dict[str, tuple[str, str, str]]) -> dict[str, tuple[float, int]]:
+    """label -> (cumulative seconds, calls) in a pstats.Stats of the functions each bucket names by (a piece
+    of the file name, the function name, the calling function's name or "" for any caller). Builtins have
+    the file name "~". Buckets must not nest for their sum to mean something."""
+    out = dict.fromkeys(buckets, (0.0, 0))
+    for (filename, _line, func), (_cc, calls, _tt, cumulative, callers) in stats.stats.items():
+        for label, (where, name, caller) in buckets.items():
+            if func != name or where not in filename:
+                continue
+            if caller:  # only the calls from that caller: pstats keeps (calls, -, own, cumulative) per edge
+                edges = [v for (_f, _l, c), v in callers.items() if c == caller]
+                calls, cumulative = sum(e[0] for e in edges), sum(e[3] for e in edges)
+            seconds, count = out[label]
+            out[label] = (seconds + cumulative, count + calls)
+    return out
+
+
+def lmtp_fill(port: int, work: list[tuple[str, int]], make: Any, connections: int = 4) -> float:
+    """Deliver `make(recipient, n)` for each (recipient, n) in `work` over `connections` pipelined LMTP
+    connections at once (lmtp_deliver); the seconds it took."""
+    from concurrent.futures import ThreadPoolExecutor  # imports `queue`: only once sys.path is set
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(connections) as pool:
+        parts = [work[i::connections] for i in range(connections)]
+        done = sum(pool.map(lambda part: lmtp_deliver(port, ((r, make(r, n)) for r, n in part)), parts))
+    if done != len(work):
+        raise RuntimeError(f"delivered {done} of {len(work)} messages")
+    return time.perf_counter() - began
+
+
+def pipe_to_file(first: list[str], second: list[str], out: Path) -> float:
+    """`first | second > out` (argv lists, no shell), the file fsynced; the seconds it took."""
+    began = time.perf_counter()
+    with out.open("wb") as sink:
+        one = subprocess.Popen(first, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        two = subprocess.Popen(second, stdin=one.stdout, stdout=sink)
+        if one.stdout is not None:
+            one.stdout.close()  # `second` alone holds the pipe: `first` sees it close if `second` dies
+        if two.wait() or one.wait():
+            raise RuntimeError(f"{first[0]} | {second[0]} failed")
+        os.fsync(sink.fileno())
+    return time.perf_counter() - began
+
+
+def imap_admin(env: dict[str, str]) -> Any:
+    """A plain imapclient session as the stack's Cyrus admin with TCP_NODELAY: the benches' raw IMAP tool."""
+    import socket
+
+    from imapclient import IMAPClient
+
+    client = IMAPClient("127.0.0.1", port=int(env["IMAP_PORT"]), ssl=False, timeout=120)
+    client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client.login(env["CYRUS_ADMIN"], env["CYRUS_ADMIN_PASSWORD"])
+    return client
+
+
+def print_profile(
+    title: str, profile: Any, total: float, per: tuple[int, str], steps: dict[str, Any]
+) -> None:
+    """A cProfile.Profile summed into `steps` (see profile_buckets; labels that begin with a space are parts
+    of an earlier line and left out of the sum), the rest, and the functions with the most own time."""
+    import io
+    import pstats
+
+    sums = profile_buckets(pstats.Stats(profile, stream=io.StringIO()), steps)
+    print(f"{title}: {total:.2f} s under cProfile (wall time); last column: ms per {per[1]} ({per[0]})")
+    for label, (seconds, calls) in sums.items():
+        print(f"  {label:<80} {seconds:7.2f} s {calls:7d} calls {seconds * 1000 / per[0]:8.2f}")
+    rest = total - sum(s for label, (s, _c) in sums.items() if not label.startswith(" "))
+    print(f"  {'the rest (the Python around these, the profiler)':<80} {rest:7.2f} s")
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(8)
+    print("  most own time:\n" + "\n".join("  " + line for line in out.getvalue().splitlines()[7:16]))

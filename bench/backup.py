@@ -244,7 +244,7 @@ def child(spec: dict[str, Any]) -> None:
     django.setup()
     from backup import making
 
-    before, profile, made = tool.peak_rss_mib(), cProfile.Profile() if spec["profile"] else None, []
+    before, profile, made = tool.hwm_rss_mib(), cProfile.Profile() if spec["profile"] else None, []
     cpu = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     seconds = timed(
         lambda: made.append(making.make("mail", compression="zstd", users=spec["users"] or ())), profile
@@ -258,7 +258,7 @@ def child(spec: dict[str, Any]) -> None:
     manifest = {k: v for k, v in manifest.items() if k != "members"}
     now = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     used = [a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(now, cpu, strict=True)]
-    print(json.dumps({"seconds": seconds, "rss_before": before, "rss": tool.peak_rss_mib(), "path": str(path),
+    print(json.dumps({"seconds": seconds, "rss_before": before, "rss": tool.hwm_rss_mib(), "path": str(path),
                       "manifest": manifest, "cpu": used}))  # fmt: skip
 
 
@@ -434,7 +434,8 @@ def main() -> int:
             fill(int(env["LMTP_PORT"]), [huge_uid], count, attachment, args.huge_mib, connections=1)
             done[f"{count} msgs of {args.huge_mib:g} MiB"] = in_child([huge_uid])
         for label, made in done.items():
-            row(f"5 peak RSS: {label}", set_size(made), None, made["rss"], None, "MiB")
+            grown = f"MiB, {made['rss'] - made['rss_before']:+.0f} over its start"
+            row(f"5 peak RSS: {label}", set_size(made), None, made["rss"], None, grown)
         print(f"\n(peak RSS of a child before make(): {done['all']['rss_before']:.0f} MiB)")
         table()
     print(f"whole bench: {time.perf_counter() - began:.0f} s")

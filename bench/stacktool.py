@@ -28,6 +28,15 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def hwm_rss_mib() -> float:
+    """Peak RSS of this program alone (VmHWM). Linux keeps ru_maxrss across fork and exec, so a child
+    started by a big parent would report the parent's size; the high-water mark of its own memory does not."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return peak_rss_mib()
+
+
 @contextlib.contextmanager
 def private_stack(
     *, keep: bool = False, announce: bool = True

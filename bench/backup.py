@@ -18,7 +18,7 @@
    after), counted; then the restore once more under cProfile. No target: msg/s.
 5. peak RSS of the process making a mail backup, each a fresh child: a quarter of the mailboxes, all of
    them, the big mailbox, and mailboxes of --huge/4 and --huge messages of --huge-mib MiB (attachments).
---small runs in about a minute and a half on two cores.
+--small runs in a minute or two on two cores.
 """
 
 from __future__ import annotations
@@ -158,12 +158,10 @@ def timed(work: Callable[[], Any], profile: cProfile.Profile | None = None) -> f
     return time.perf_counter() - began
 
 
-def row(
-    what: str, size: str, raw: float | None, console: float, target: float | None, unit: str = "s"
-) -> None:
-    ROWS.append((what, size, raw, console, target, unit))
-    ratio = f", ratio {console / raw:.2f}x" if raw else ""
-    print(f"  -> {what}: raw {raw or 0:.2f} s, console {console:.2f} {unit}{ratio}", flush=True)
+def row(what: str, size: str, raw: float | None, got: float, target: float | None, unit: str = "s") -> None:
+    ROWS.append((what, size, raw, got, target, unit))
+    ratio = f", ratio {got / raw:.2f}x" if raw else ""
+    print(f"  -> {what}: raw {raw or 0:.2f} s, console {got:.2f} {unit}{ratio}", flush=True)
 
 
 def fmt(values: list[float]) -> str:
@@ -246,14 +244,12 @@ def child(spec: dict[str, Any]) -> None:
 
     before, profile, made = tool.hwm_rss_mib(), cProfile.Profile() if spec["profile"] else None, []
     cpu = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    seconds = timed(
-        lambda: made.append(making.make("mail", compression="zstd", users=spec["users"] or ())), profile
-    )
+    work = partial(making.make, "mail", compression="zstd", users=spec["users"] or ())
+    seconds = timed(lambda: made.append(work()), profile)
     path, manifest = made[0]
     if profile is not None:
-        tool.print_profile(
-            "make('mail')", profile, seconds, (manifest["counts"]["mailboxes"], "mailbox"), MAIL_STEPS
-        )
+        per = (manifest["counts"]["mailboxes"], "mailbox")
+        tool.print_profile("make('mail')", profile, seconds, per, MAIL_STEPS)
         path.unlink()
     manifest = {k: v for k, v in manifest.items() if k != "members"}
     now = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
@@ -294,33 +290,6 @@ def mail_backup(spool: Path, root: Path, uids: list[str], messages: int) -> dict
     return done
 
 
-def inbox(env: dict[str, str], uid: str, *, empty: bool = False) -> int:
-    """The number of messages in the INBOX of `uid`, after deleting them all with `empty`."""
-    client = tool.imap_admin(env)
-    client.select_folder(f"user/{uid}")
-    if empty and (found := client.search(["ALL"])):
-        client.add_flags(found, [b"\\Deleted"], silent=True)
-        client.expunge()
-    count = len(client.search(["ALL"]))
-    client.logout()
-    return count
-
-
-def bare_append(env: dict[str, str], uid: str, count: int, kib: float) -> float:
-    """The same messages APPENDed one after another into a scratch folder (removed after); the seconds."""
-    client = tool.imap_admin(env)
-    folder = f"user/{uid}/bare"
-    client.create_folder(folder)
-    data = [message(uid, n, kib) for n in range(count)]
-    began = time.perf_counter()
-    for n, body in enumerate(data):
-        client.append(folder, body, flags=[], msg_time=BASE + timedelta(minutes=n))
-    seconds = time.perf_counter() - began
-    client.delete_folder(folder)
-    client.logout()
-    return seconds
-
-
 def restore(
     env: dict[str, str], backup: Any, uid: str, count: int, profile: cProfile.Profile | None
 ) -> float:
@@ -329,12 +298,12 @@ def restore(
     from backup.restoring import run
     from mailadmin.actor import Actor
 
-    assert inbox(env, uid, empty=True) == 0
+    assert tool.imap_count(env, f"user/{uid}", empty=True) == 0
     cpu, results = tool.cpu_by_process(), []
     work = partial(run.run, backup, Actor.system("bench"), users=[uid], mode="in_place", key=uuid.uuid4().hex,
                    hooks=making.Hooks())  # fmt: skip
     seconds = timed(lambda: results.append(work()), profile)
-    assert inbox(env, uid) == count, results
+    assert tool.imap_count(env, f"user/{uid}") == count, results
     if profile is not None:
         tool.print_profile("restore in place", profile, seconds, (count, "message"), RESTORE_STEPS)
     else:
@@ -357,9 +326,10 @@ def big_mailbox(env: dict[str, str], spool: Path, uid: str, count: int, kib: flo
     seconds = done["seconds"]
     row("4 big mailbox: backup", f"{count} msgs, {count / seconds:.0f} msg/s", raw, seconds, None)
     backup = catalogue.register(Path(done["path"]), done["manifest"], origin="made", created_by="bench")
-    bare1 = bare_append(env, uid, count, kib)
+    data = [(message(uid, n, kib), BASE + timedelta(minutes=n)) for n in range(count)]
+    bare1 = tool.imap_append_loop(env, f"user/{uid}/bare", data)
     seconds = restore(env, backup, uid, count, None)
-    bare2 = bare_append(env, uid, count, kib)
+    bare2 = tool.imap_append_loop(env, f"user/{uid}/bare", data)
     print(f"bare APPEND loop (imapclient, TCP_NODELAY, one connection): {bare1:.1f} s and {bare2:.1f} s")
     row("4 big mailbox: restore in place", f"{count} msgs, {count / seconds:.0f} msg/s", (bare1 + bare2) / 2,
         seconds, None)  # fmt: skip
@@ -384,9 +354,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--small", action="store_true", help="a preset that runs in about a minute and a half"
-    )
+    parser.add_argument("--small", action="store_true", help="a preset that runs in a minute or two")
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--mailboxes", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=50, help="per mailbox")
@@ -436,7 +404,6 @@ def main() -> int:
         for label, made in done.items():
             grown = f"MiB, {made['rss'] - made['rss_before']:+.0f} over its start"
             row(f"5 peak RSS: {label}", set_size(made), None, made["rss"], None, grown)
-        print(f"\n(peak RSS of a child before make(): {done['all']['rss_before']:.0f} MiB)")
         table()
     print(f"whole bench: {time.perf_counter() - began:.0f} s")
     return 0

@@ -295,3 +295,29 @@ def print_profile(
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(8)
     print("  most own time:\n" + "\n".join("  " + line for line in out.getvalue().splitlines()[7:16]))
+
+
+def imap_count(env: dict[str, str], folder: str, *, empty: bool = False) -> int:
+    """The number of messages in `folder` (`user/jane`), after deleting them all with `empty`."""
+    client = imap_admin(env)
+    client.select_folder(folder)
+    if empty and (found := client.search(["ALL"])):
+        client.add_flags(found, [b"\\Deleted"], silent=True)
+        client.expunge()
+    count = len(client.search(["ALL"]))
+    client.logout()
+    return count
+
+
+def imap_append_loop(env: dict[str, str], folder: str, messages: list[tuple[bytes, Any]]) -> float:
+    """(message, internal date) pairs APPENDed one after another into a new `folder` as the Cyrus admin, the
+    folder deleted after: what a bare client does. The seconds of the APPENDs."""
+    client = imap_admin(env)
+    client.create_folder(folder)
+    began = time.perf_counter()
+    for data, when in messages:
+        client.append(folder, data, flags=[], msg_time=when)
+    seconds = time.perf_counter() - began
+    client.delete_folder(folder)
+    client.logout()
+    return seconds

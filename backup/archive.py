@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -129,7 +130,12 @@ class Writer:
         self.directory = directory
         self.final = directory / name
         self.partial = directory / f".{name}.partial"
-        self.members: dict[str, dict[str, Any]] = {}
+        # The manifest's member list goes to a temp file as members are written (a line each), so memory does
+        # not grow with the number of messages; names outside mail/ are few and checked for repeats here,
+        # those inside are unique by the layout (login, folder number, UID).
+        self._index = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 — closed in commit/abort
+        self._names: set[str] = set()
+        self.count = 0
         self.bytes_in = 0
         self.committed = False
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -151,8 +157,10 @@ class Writer:
             self.abort()
 
     def _info(self, name: str, size: int, mtime: float | None, pax: dict[str, str] | None) -> tarfile.TarInfo:
-        if not MEMBER_NAME.fullmatch(name) or name in self.members or name == MANIFEST:
+        if not MEMBER_NAME.fullmatch(name) or name in self._names or name == MANIFEST:
             raise ValueError(f"not a member name a backup may hold: {name!r}")
+        if not name.startswith("mail/") or name.endswith("/mailbox.json"):
+            self._names.add(name)
         info = tarfile.TarInfo(name)
         info.size = size
         info.mode = 0o600
@@ -175,7 +183,8 @@ class Writer:
         self._tar.addfile(self._info(name, size, mtime, pax), hashing)
         if hashing.count != size:
             raise OSError(f"{name}: expected {size} bytes, read {hashing.count}")
-        self.members[name] = {"size": size, "sha256": hashing.sha.hexdigest()}
+        self._index.write(f"{json.dumps(name)}\t{size}\t{hashing.sha.hexdigest()}\n".encode())
+        self.count += 1
         self.bytes_in += size
 
     def add_bytes(
@@ -187,12 +196,27 @@ class Writer:
         with path.open("rb") as f:
             self.add_stream(name, f, os.fstat(f.fileno()).st_size)
 
+    def _manifest(self, manifest: dict[str, Any]) -> IO[bytes]:
+        """The manifest as JSON in a temp file, its member list copied from the index line by line."""
+        facts = {k: v for k, v in manifest.items() if k != "members"} | {"format": FORMAT}
+        head = json.dumps(facts, sort_keys=True)  # never "{}": it has the format
+        out = tempfile.TemporaryFile(dir=self.directory)  # noqa: SIM115 — closed by the caller
+        out.write(head[:-1].encode() + b', "members": {')
+        self._index.seek(0)
+        for number, line in enumerate(self._index):
+            name, size, sha = line.decode().rstrip("\n").split("\t")
+            entry = f'{", " if number else ""}{name}: {{"sha256": "{sha}", "size": {size}}}'
+            out.write(entry.encode())
+        out.write(b"}}")
+        out.seek(0)
+        return out
+
     def commit(self, manifest: dict[str, Any]) -> Path:
-        body = dict(manifest, format=FORMAT, members=self.members)
-        data = json.dumps(body, indent=1, sort_keys=True).encode()
-        info = tarfile.TarInfo(MANIFEST)
-        info.size, info.mode, info.mtime = len(data), 0o600, int(time.time())
-        self._tar.addfile(info, io.BytesIO(data))
+        with self._manifest(manifest) as data:
+            info = tarfile.TarInfo(MANIFEST)
+            info.size, info.mode, info.mtime = os.fstat(data.fileno()).st_size, 0o600, int(time.time())
+            self._tar.addfile(info, data)
+        self._index.close()
         self._tar.close()
         self._stdin.close()
         err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
@@ -222,6 +246,7 @@ class Writer:
             except OSError:
                 pass
         self._out.close()
+        self._index.close()
         self.partial.unlink(missing_ok=True)
 
 

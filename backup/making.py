@@ -25,6 +25,7 @@ from django.core import serializers
 from django.utils import timezone
 
 from backup import archive, naming
+from backup.services import users_domains
 from backup.stackref import open_stack
 from mailadmin import directory, imap
 from mailadmin.configfiles import store
@@ -99,7 +100,7 @@ def make(
         "kind": what,
         "created": now.isoformat(),
         "made_by": made_by,
-        "versions": versions(),
+        "versions": dict(versions()),
         "base_dn": dit.base_dn(),
         "domain": domain,
     }
@@ -123,8 +124,8 @@ def make(
             "skipped": counts.skipped,
         }
         path = writer.commit(manifest)
-    manifest["members_count"] = len(writer.members)
-    return path, dict(manifest, format=archive.FORMAT, members=writer.members)
+    manifest["members_count"] = writer.count
+    return path, dict(manifest, format=archive.FORMAT)
 
 
 # --- configuration ----------------------------------------------------------------------------------------
@@ -186,14 +187,8 @@ def _ldap(writer: archive.Writer, tmp: Path, hooks: Hooks, counts: Counts, *, su
 
 def _mail_users(domain: str, users: list[str]) -> dict[str, str]:
     """login -> its domain ("" outside ou=domains) for every mailbox the set will hold."""
-    if users:
-        wanted = set(users)
-        found = {
-            str(e.first("uid")): dit.domain_of(e.dn) or ""
-            for e in directory.iter_paged(dit.domains_dn(), "(uid=*)", ["uid"])
-            if e.first("uid") in wanted
-        }
-        return {u: found.get(u, "") for u in users}
+    if users:  # looked up by name, not by walking the directory
+        return {u: d or "" for u, d in users_domains(users).items()}
     base = dit.domain_dn(domain) if domain else dit.domains_dn()
     with_mailbox = imap_user_mailboxes()
     chosen = {
@@ -226,12 +221,11 @@ def _mail(writer: archive.Writer, chosen: dict[str, str], hooks: Hooks, counts: 
 
 
 def _one_mailbox(writer: archive.Writer, uid: str, hooks: Hooks, counts: Counts) -> None:
-    quota = imap.quota_get(uid)
     with imap.owner_session(uid) as mailbox:
         folders = mailbackup.folders(mailbox)
         listing = {
             "login": uid,
-            "quota_kib": quota.limit_kib if quota is not None else None,
+            "quota_kib": mailbackup.quota_kib(mailbox),
             "folders": [
                 {
                     "n": n,

@@ -135,7 +135,7 @@ def _timeout() -> float:
 def _open() -> IMAPClient:
     # imapclient defaults to ssl=True; the private stack listens in plain text on loopback.
     try:
-        return IMAPClient(
+        client = IMAPClient(
             str(settings.IMAP_HOST),
             port=int(settings.IMAP_PORT),
             ssl=bool(settings.IMAP_SSL),
@@ -146,6 +146,11 @@ def _open() -> IMAPClient:
             f"The IMAP server {settings.IMAP_HOST}:{settings.IMAP_PORT} cannot be reached. "
             "Try again in a moment."
         ) from exc
+    # imapclient writes some commands in two pieces (the line, then its CRLF; an APPEND's line, then the
+    # literal): with Nagle's algorithm the second piece waits for the server's delayed ACK, 40 ms a command.
+    with contextlib.suppress(OSError):
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return client
 
 
 @contextmanager
@@ -235,11 +240,7 @@ def owner_session(uid: str) -> Iterator[OwnerMailbox]:
     """The mailbox of `uid` as its owner sees it, opened by the console's admin acting for the owner (SASL
     PLAIN with `uid` as authorization identity; see mailadmin/imap/owner.py). MailboxNotFound without one."""
     check_login(uid)  # before connecting: a refused name costs no round trip
-    client = _open()
-    # An APPEND is a command line, a wait for "+", then the literal: with Nagle's algorithm the literal
-    # waits for the server's delayed ACK (40 ms here, 20 messages a second); without it, 17 times more.
-    with contextlib.suppress(OSError):
-        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client = _open()  # without Nagle (see _open): an APPEND's literal does not wait for a delayed ACK
     try:
         try:
             client.plain_login(

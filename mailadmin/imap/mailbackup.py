@@ -19,7 +19,8 @@ from mailadmin.imap.owner import Folder, MessageRefused, OwnerMailbox, check_fla
 from mailadmin.imap.wire import IMAPClientAbortError, IMAPClientError, failure, quote_id, quote_name
 from mailadmin.imap_names import FOLDER_TYPES, SPECIAL_USES, ImapError, check_acl_identifier, check_rights
 
-BODY_BATCH = 200  # messages per FETCH of bodies
+BODY_BATCH = 200  # messages per FETCH of bodies at most
+BATCH_BYTES = 16 * 1024 * 1024  # and at most this many bytes of them (one larger message goes alone)
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
 _KEEP_FLAGS = re.compile(r"\\(?:Seen|Answered|Flagged|Draft)|\$?[A-Za-z0-9_-]{1,64}")
 
@@ -115,14 +116,49 @@ def create(
     return problems
 
 
-def messages(mailbox: OwnerMailbox, folder: Folder, *, batch: int = BODY_BATCH) -> Iterator[Message]:
-    """The folder's messages in UID order, without marking any of them \\Seen."""
+def quota_kib(mailbox: OwnerMailbox) -> int | None:
+    """The mailbox's storage limit in KiB as its owner sees it (None: no limit)."""
+    try:
+        _roots, quotas = mailbox.client.get_quota_root("INBOX")
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as exc:
+        raise ImapError(f"Cyrus did not report the quota: {failure(exc)}") from exc
+    for quota in quotas:
+        if quota.resource.upper() == "STORAGE":
+            return int(quota.limit)
+    return None
+
+
+def _batches(sizes: dict[int, int], *, count: int, size: int) -> Iterator[list[int]]:
+    """UIDs in order, grouped so a FETCH of their bodies holds at most `count` messages and `size` bytes."""
+    batch: list[int] = []
+    held = 0
+    for uid in sorted(sizes):
+        if batch and (len(batch) >= count or held + sizes[uid] > size):
+            yield batch
+            batch, held = [], 0
+        batch.append(uid)
+        held += sizes[uid]
+    if batch:
+        yield batch
+
+
+def messages(
+    mailbox: OwnerMailbox, folder: Folder, *, batch: int = BODY_BATCH, batch_bytes: int = BATCH_BYTES
+) -> Iterator[Message]:
+    """The folder's messages in UID order, without marking any of them \\Seen. Bodies are fetched in
+    batches bounded by count and by bytes (sizes asked first), so memory does not grow with message size."""
     client = mailbox.client
     client.select_folder(mailbox.name(folder), readonly=True)
     try:
         uids = sorted(client.search(["ALL"]))
-        for start in range(0, len(uids), batch):
-            rows = client.fetch(uids[start : start + batch], ["FLAGS", "INTERNALDATE", "BODY.PEEK[]"])
+        sizes: dict[int, int] = {}
+        for start in range(0, len(uids), 5000):
+            for uid, row in client.fetch(uids[start : start + 5000], ["RFC822.SIZE"]).items():
+                sizes[int(uid)] = int(row.get(b"RFC822.SIZE", 0))
+        for chunk in _batches(sizes, count=batch, size=batch_bytes):
+            rows = client.fetch(chunk, ["FLAGS", "INTERNALDATE", "BODY.PEEK[]"])
             for uid in sorted(rows):
                 row = rows[uid]
                 data = row.get(b"BODY[]")

@@ -32,12 +32,13 @@ SLAPADD = "/usr/sbin/slapadd"
 
 
 def count_entries(ldif: Path) -> int:
-    """Entries in an LDIF file (lines that begin a record with `dn:`), read in a stream."""
+    """Entries in an LDIF file (records begin with `dn:` at the start of a line), counted in 1 MiB chunks."""
     found = 0
+    tail = b"\n"  # the file's start counts as a line start
     with ldif.open("rb") as f:
-        for line in f:
-            if line.startswith((b"dn:", b"dn::")):
-                found += 1
+        while chunk := f.read(1024 * 1024):
+            found += (tail + chunk).count(b"\ndn:")
+            tail = chunk[-3:]
     return found
 
 
@@ -83,8 +84,8 @@ class SlapdBackup:
     def _staging(self) -> Path:
         return self.layout.ldap / "restore"
 
-    def _stage(self, ldif: Path, say: Callable[[str], None]) -> Path:
-        """slapadd into a staged database and check it; the staged data directory."""
+    def _stage(self, ldif: Path, say: Callable[[str], None]) -> tuple[Path, int]:
+        """slapadd into a staged database and check it; the staged data directory and its entry count."""
         staging = self._staging
         shutil.rmtree(staging, ignore_errors=True)
         (staging / "data").mkdir(parents=True)
@@ -104,12 +105,12 @@ class SlapdBackup:
         if loaded != expected:
             raise StackError(f"the staged database holds {loaded} entries, the backup {expected}")
         say(f"Staged database checked: {loaded} entries ({time.monotonic() - started:.1f} s)")
-        return staging / "data"
+        return staging / "data", loaded
 
     def restore_whole(self, ldif: Path, *, say: Callable[[str], None] = lambda text: None) -> dict[str, Any]:
         """Replace the whole directory with `ldif` (already verified against its backup's manifest)."""
         service = cast(Any, self)
-        staged = self._stage(ldif, say)
+        staged, entries = self._stage(ldif, say)
         live = self.layout.ldap / "data"
         before = self.layout.ldap / f"data.before-{int(time.time())}"
         atomic_write(self._journal, json.dumps({"before": before.name}), mode=0o600)
@@ -137,7 +138,7 @@ class SlapdBackup:
         shutil.rmtree(before, ignore_errors=True)
         shutil.rmtree(self._staging, ignore_errors=True)
         say(f"Directory swapped in; slapd was down {down:.2f} s")
-        return {"entries": count_entries(ldif), "down_seconds": round(down, 3)}
+        return {"entries": entries, "down_seconds": round(down, 3)}
 
     def _smoke(self) -> None:
         result = self.ctx.ldap_as_postfix("ldapsearch", "-LLL", "-s", "base", "-b", self.ctx.base_dn, "1.1")

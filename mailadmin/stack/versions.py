@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from importlib import metadata
 
 PACKAGES = ("slapd", "postfix", "cyrus-imapd", "nginx", "proftpd-core")
 
 
+@functools.cache  # installed packages change with a restart of the console, not while it runs
 def versions() -> dict[str, str]:
     found: dict[str, str] = {}
     try:

@@ -130,6 +130,7 @@ class Writer:
         self.directory = directory
         self.final = directory / name
         self.partial = directory / f".{name}.partial"
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         # The manifest's member list goes to a temp file as members are written (a line each), so memory does
         # not grow with the number of messages; names outside mail/ are few and checked for repeats here,
         # those inside are unique by the layout (login, folder number, UID).
@@ -138,7 +139,6 @@ class Writer:
         self.count = 0
         self.bytes_in = 0
         self.committed = False
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._out = open(self.partial, "xb")  # noqa: SIM115 — closed in commit/abort
         os.fchmod(self._out.fileno(), 0o600)
         self._proc = subprocess.Popen(

@@ -155,3 +155,10 @@ def test_not_compressed_or_truncated(tmp_path: Path) -> None:
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(BackupRefused):
         archive.inspect(cut, LIMITS)
+
+
+def test_writer_makes_its_directory(tmp_path: Path) -> None:
+    with Writer(tmp_path / "new" / "dir", "cfg_x.tar.zst", "zstd") as w:
+        w.add_bytes("config/console.json", b"{}")
+        path = w.commit({"kind": "cfg"})
+    assert archive.inspect(path, LIMITS).kind == "cfg"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core import serializers
 from django.utils import timezone
 
-from backup import archive, naming
+from backup import archive, naming, prefetch
 from backup.services import users_domains
 from backup.stackref import open_stack
 from mailadmin import directory, imap
@@ -35,6 +35,8 @@ from mailadmin.imap import mailbackup
 from mailadmin.imap_names import MailboxNotFound
 from mailadmin.stack.versions import versions
 from mailqueue import selectors as delivery
+
+READERS = 3  # mailboxes read at once (their IMAP round trips overlap)
 
 # The console's own rows that belong to its configuration (app label, model).
 CONSOLE_MODELS = (
@@ -206,21 +208,47 @@ def imap_user_mailboxes() -> set[str]:
         return set(admin.user_mailboxes())
 
 
+@dataclass(frozen=True)
+class _Member:
+    name: str
+    data: bytes
+    mtime: float | None = None
+    flags: str | None = None
+
+
 def _mail(writer: archive.Writer, chosen: dict[str, str], hooks: Hooks, counts: Counts) -> None:
+    """Every chosen mailbox into the archive, in order; the next ones are read ahead (backup/prefetch.py)."""
     total = len(chosen)
     hooks.progress(0, total)
-    for number, uid in enumerate(chosen, 1):
+    mailboxes = prefetch.ordered(chosen, _read_mailbox, size=lambda m: len(m.data), workers=READERS)
+    for number, (uid, members) in enumerate(mailboxes, 1):
         hooks.check_cancel()
+        messages = folders = 0
+        last = time.monotonic()
         try:
-            _one_mailbox(writer, uid, hooks, counts)
+            for member in members:
+                pax = {archive.PAX_FLAGS: member.flags} if member.flags is not None else None
+                writer.add_bytes(member.name, member.data, mtime=member.mtime, pax=pax)
+                if member.flags is None:
+                    folders = len(json.loads(member.data)["folders"])
+                else:
+                    messages += 1
+                    counts.bytes += len(member.data)
+                if time.monotonic() - last > 1:
+                    hooks.check_cancel()
+                    last = time.monotonic()
         except MailboxNotFound:
             counts.skipped.append(uid)
             hooks.log(f"{uid}: no mailbox, skipped")
+        else:
+            counts.messages += messages
+            hooks.log(f"{uid}: {folders} folder(s), {messages} message(s)")
         counts.mailboxes += 1
         hooks.progress(number, total)
 
 
-def _one_mailbox(writer: archive.Writer, uid: str, hooks: Hooks, counts: Counts) -> None:
+def _read_mailbox(uid: str) -> Iterator[_Member]:
+    """One mailbox as archive members, its listing first (runs in a reader thread: IMAP only)."""
     with imap.owner_session(uid) as mailbox:
         folders = mailbackup.folders(mailbox)
         listing = {
@@ -237,22 +265,10 @@ def _one_mailbox(writer: archive.Writer, uid: str, hooks: Hooks, counts: Counts)
                 for n, f in enumerate(folders)
             ],
         }
-        writer.add_bytes(f"mail/{uid}/mailbox.json", json.dumps(listing, indent=1).encode())
-        added = 0
+        yield _Member(f"mail/{uid}/mailbox.json", json.dumps(listing, indent=1).encode())
         for n, info in enumerate(folders):
-            last = time.monotonic()
             for message in mailbackup.messages(mailbox, info.parts):
                 when = message.when.timestamp() if isinstance(message.when, datetime) else None
-                writer.add_bytes(
-                    f"mail/{uid}/{n}/{message.uid}.eml",
-                    message.data,
-                    mtime=when,
-                    pax={archive.PAX_FLAGS: " ".join(message.flags)},
+                yield _Member(
+                    f"mail/{uid}/{n}/{message.uid}.eml", message.data, when, " ".join(message.flags)
                 )
-                added += 1
-                counts.bytes += len(message.data)
-                if time.monotonic() - last > 1:
-                    hooks.check_cancel()
-                    last = time.monotonic()
-        counts.messages += added
-    hooks.log(f"{uid}: {len(folders)} folder(s), {added} message(s)")

@@ -20,7 +20,7 @@ from mailadmin.imap.wire import IMAPClientAbortError, IMAPClientError, failure, 
 from mailadmin.imap_names import FOLDER_TYPES, SPECIAL_USES, ImapError, check_acl_identifier, check_rights
 
 BODY_BATCH = 200  # messages per FETCH of bodies at most
-BATCH_BYTES = 16 * 1024 * 1024  # and at most this many bytes of them (one larger message goes alone)
+BATCH_BYTES = 8 * 1024 * 1024  # and at most this many bytes of them (one larger message goes alone)
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
 _KEEP_FLAGS = re.compile(r"\\(?:Seen|Answered|Flagged|Draft)|\$?[A-Za-z0-9_-]{1,64}")
 

@@ -79,6 +79,8 @@ class RestoreForm(forms.Form):
         ]
         if backup.kind in (Backup.Kind.CONFIG, Backup.Kind.LDAP):
             del self.fields["users"], self.fields["mode"]
+        elif backup.kind == Backup.Kind.MAIL:
+            del self.fields["confirm"]  # additive or into a new folder: nothing to warn about
         elif backup.kind == Backup.Kind.DOMAIN:
             del self.fields["users"]
             self.fields["mode"].initial = "in_place"

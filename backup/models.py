@@ -4,18 +4,19 @@ into place). The file is the truth; the row caches its manifest for the pages.""
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Backup(models.Model):
     class Kind(models.TextChoices):
-        CONFIG = "cfg", "configuration"
-        LDAP = "ldap", "LDAP"
-        MAIL = "mail", "mail"
-        DOMAIN = "domain", "domain set"
+        CONFIG = "cfg", _("configuration")
+        LDAP = "ldap", _("LDAP")
+        MAIL = "mail", _("mail")
+        DOMAIN = "domain", _("domain set")
 
     class Origin(models.TextChoices):
-        MADE = "made", "made here"
-        UPLOADED = "uploaded", "uploaded"
+        MADE = "made", _("made here")
+        UPLOADED = "uploaded", _("uploaded")
 
     name = models.CharField(max_length=255, unique=True)  # the file's name inside BACKUP_DIR
     kind = models.CharField(max_length=8, choices=Kind.choices, db_index=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import timedelta
 from typing import Any
 
 from celery.signals import worker_ready
@@ -51,10 +52,16 @@ def create(ctx: JobContext) -> dict[str, Any]:
         + (f" of {domain}" if domain else "")
         + (f" for {', '.join(users)}" if users else "")
     )
-    path, manifest = making.make(
-        what, compression=compression, domain=domain, users=users, made_by=actor.username, hooks=_hooks(ctx)
-    )
-    row = catalogue.register(path, manifest, origin=Backup.Origin.MADE, created_by=actor.username)
+    with locks.running(str(ctx.job.pk)):  # a worker that dies drops it: the next one can tell (below)
+        path, manifest = making.make(
+            what,
+            compression=compression,
+            domain=domain,
+            users=users,
+            made_by=actor.username,
+            hooks=_hooks(ctx),
+        )
+        row = catalogue.register(path, manifest, origin=Backup.Origin.MADE, created_by=actor.username)
     ctx.log(f"Written {row.name} ({row.size} bytes, {manifest.get('members_count', 0)} members)")
     Job.objects.filter(pk=ctx.job.pk).update(result_file=row.name)  # shown on the job's page
     removed = catalogue.apply_retention(row.kind)
@@ -132,12 +139,27 @@ def undo_interrupted() -> list[str]:
     """Run when a worker starts: restores whose worker died are undone (their journals played backwards) and
     their jobs marked failed with a sentence saying so; the directory's unfinished swap goes back too."""
     said: list[str] = []
+    _fail_dead_backups(said)
     try:
         with locks.exclusive("undoing interrupted restores"):
             _undo_all(said)
     except locks.Busy:
         pass  # a restore is running in another worker: its journal is alive
     return said
+
+
+def _fail_dead_backups(said: list[str]) -> None:
+    """Backups whose worker died: nothing of theirs is in the catalogue (their partial file is a dot-file the
+    temp clean-up removes); the job says so instead of showing "running" for ever."""
+    settled = timezone.now() - timedelta(seconds=60)  # a job just claimed may not hold its lock yet
+    text = _("The worker stopped during this backup; nothing was added to the catalogue.")
+    for job in Job.objects.filter(kind=services.CREATE_JOB, state=Job.State.RUNNING, started_at__lt=settled):
+        if locks.gone(str(job.pk)):
+            JobLogLine.objects.create(job=job, text=text, level="error")
+            Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
+                state=Job.State.FAILED, error=text, finished_at=timezone.now()
+            )
+            said.append(str(job.pk))
 
 
 def _undo_all(said: list[str]) -> None:

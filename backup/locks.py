@@ -43,3 +43,42 @@ def exclusive(what: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _marker(key: str) -> Path:
+    if not key.replace("-", "").isalnum():
+        raise ValueError(f"not a lock name: {key!r}")
+    return _lock_path().with_name(f".running-{key}.lock")
+
+
+@contextmanager
+def running(key: str) -> Iterator[None]:
+    """Held by a job for its whole run (a backup): while it is held, the job's worker is alive."""
+    path = _marker(key)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def gone(key: str) -> bool:
+    """True if nobody holds `running(key)`: the job's worker died (or it never started its run)."""
+    path = _marker(key)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    path.unlink(missing_ok=True)
+    return True

@@ -115,3 +115,23 @@ def take_upload(path: Path, manifest: archive.Manifest, *, created_by: str) -> B
     shutil.move(str(path), target)
     target.chmod(0o600)
     return register(target, dict(data), origin=Backup.Origin.UPLOADED, created_by=created_by)
+
+
+def strays() -> list[Path]:
+    """Files in the catalogue directory named like a set but not in the catalogue: copied in by hand (scp from
+    another server), or left by a worker that died between the rename and the row."""
+    known = set(Backup.objects.values_list("name", flat=True))
+    return sorted(
+        p
+        for p in directory().iterdir()
+        if naming.parse(p.name) and p.name not in known and p.is_file() and not p.is_symlink()
+    )
+
+
+def adopt(path: Path, limits: archive.Limits, *, created_by: str) -> Backup:
+    """Check a stray file whole, like an upload, and list it under its own name (BackupRefused otherwise)."""
+    manifest = archive.inspect(path, limits)
+    if manifest.kind not in naming.KINDS:
+        raise archive.BackupRefused("The manifest names no kind of backup this console makes.")
+    path.chmod(0o600)
+    return register(path, dict(manifest.data), origin=Backup.Origin.UPLOADED, created_by=created_by)

@@ -135,6 +135,31 @@ def upload(ctx: JobContext) -> dict[str, Any]:
     return {"backup": row.pk, "name": row.name}
 
 
+@job_kind(services.ADOPT_JOB, "List backup files copied in by hand", schedulable=True)
+def adopt(ctx: JobContext) -> dict[str, Any]:
+    actor = actor_for_job(ctx.job.created_by, ctx.job.created_by_dn)
+    if not actor.roles.administrator:
+        raise PermissionError("administrators only")
+    found = catalogue.strays()
+    ctx.progress(0, len(found))
+    listed, refused = [], []
+    for number, path in enumerate(found, 1):
+        ctx.check_cancel()
+        try:
+            row = catalogue.adopt(path, making.limits(), created_by=actor.username)
+        except (archive.BackupRefused, OSError) as exc:
+            refused.append(path.name)
+            ctx.log(f"{path.name}: not listed ({exc})", "warning")
+        else:
+            listed.append(row.name)
+            ctx.log(f"{row.name}: listed")
+            audit_record(actor=actor, action="backup.adopt", target=row.name, after={"sha256": row.sha256})
+        ctx.progress(number, len(found))
+    if not found:
+        ctx.log("No file in the directory is missing from the catalogue.")
+    return {"listed": listed, "refused": refused}
+
+
 def undo_interrupted() -> list[str]:
     """Run when a worker starts: restores whose worker died are undone (their journals played backwards) and
     their jobs marked failed with a sentence saying so; the directory's unfinished swap goes back too."""

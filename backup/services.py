@@ -27,6 +27,7 @@ from mailadmin.jobs.services import job_start
 CREATE_JOB = "backup.create"
 RESTORE_JOB = "backup.restore"
 UPLOAD_JOB = "backup.upload"
+ADOPT_JOB = "backup.adopt"
 
 
 class Refused(Exception):
@@ -223,3 +224,11 @@ def set_retention(actor: Actor, kind: str, keep_last: int, keep_days: int) -> No
         before=before,
         after={"keep_last": keep_last, "keep_days": keep_days},
     )
+
+
+def start_adopt(actor: Actor) -> Job:
+    """Check the files copied into the catalogue directory by hand and list the good ones (a job: each is read
+    whole)."""
+    if not actor.roles.administrator:
+        raise LookupError("administrators only")
+    return job_start(actor=actor, kind=ADOPT_JOB, params={})

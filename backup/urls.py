@@ -7,6 +7,7 @@ from backup.views import catalogue, restore
 urlpatterns = [
     path("", catalogue.backup_index, name="backup_index"),
     path("upload/", catalogue.backup_upload, name="backup_upload"),
+    path("adopt/", catalogue.backup_adopt, name="backup_adopt"),
     path("retention/", catalogue.backup_retention, name="backup_retention"),
     path("<int:pk>/download/", catalogue.backup_download, name="backup_download"),
     path("<int:pk>/delete/", catalogue.backup_delete, name="backup_delete"),

@@ -60,6 +60,7 @@ def _page(request: HttpRequest, actor: Actor, form: CreateForm, status: int = 20
         "upload": UploadForm() if actor.roles.administrator else None,
         "kinds": kinds,
         "max_upload_gib": round(int(settings.BACKUP_MAX_UPLOAD) / 1024**3, 1),
+        "backup_dir": str(settings.BACKUP_DIR),
     }
     return render(request, "backup/index.html", context, status=status)
 
@@ -124,6 +125,13 @@ def backup_retention(request: HttpRequest) -> HttpResponse:
     services.set_retention(actor, data["kind"], data["keep_last"], data["keep_days"])
     messages.success(request, _("Retention saved; it applies after the next backup of that kind."))
     return redirect(reverse("backup_index") + "#retention")
+
+
+@guard(Level.ADMIN)
+@require_POST
+def backup_adopt(request: HttpRequest) -> HttpResponse:
+    job = services.start_adopt(_actor(request))
+    return redirect("job_detail", job_id=job.pk)
 
 
 @guard(Level.ADMIN)

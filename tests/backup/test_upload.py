@@ -108,3 +108,23 @@ def test_an_upload_over_the_cap_is_dropped_while_it_arrives(
     assert response.status_code == 302 and response["Location"] == "/tools/backup/"
     incoming = backup_dir / ".incoming"
     assert not incoming.exists() or not any(incoming.iterdir())
+
+
+def test_files_copied_in_by_hand_are_checked_and_listed(
+    backup_dir: Path, personas: Any, login: Any, worker: None
+) -> None:
+    path, _manifest = making.make("cfg", compression="zstd")
+    copied = backup_dir / "cfg_20200102_030405.tar.zst"
+    path.rename(copied)
+    junk = backup_dir / "ldap_20200102_030405.tar.zst"
+    junk.write_bytes(b"\x28\xb5\x2f\xfd" + b"not a backup")
+    try:
+        assert login(personas.domain_admin_a).post("/tools/backup/adopt/").status_code == 404
+        job = job_of(login(personas.admin).post("/tools/backup/adopt/"))
+        assert job.state == "succeeded", job.error
+        assert copied.name in job_result(job)["listed"] and junk.name in job_result(job)["refused"]
+        row = Backup.objects.get(name=copied.name)
+        assert row.kind == "cfg" and row.origin == "uploaded"
+        assert not Backup.objects.filter(name=junk.name).exists()
+    finally:
+        junk.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ are checked whole before use, a restore takes the restore lock, journals, and un
 
     manage.py backup create ldap|cfg|mail|domain [--domain D] [--user U ...] [--compression zstd|gzip|xz]
     manage.py backup list
+    manage.py backup adopt          (list set files copied into the catalogue directory by hand)
     manage.py backup check FILE
     manage.py backup restore FILE|NAME [--user U ...] [--mode folder|in_place] --yes
 
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         create.add_argument("--user", action="append", default=[], dest="users")
         create.add_argument("--compression", choices=sorted(archive.COMPRESSIONS), default="zstd")
         sub.add_parser("list", help="the catalogue")
+        sub.add_parser("adopt", help="check files copied into the catalogue directory and list the good ones")
         check = sub.add_parser("check", help="check a file against its manifest")
         check.add_argument("file")
         restore = sub.add_parser("restore", help="restore a set (a catalogue name or a file)")
@@ -54,6 +56,15 @@ class Command(BaseCommand):
             for row in Backup.objects.all():
                 when = f"{row.created_at:%Y-%m-%d %H:%M:%S}"
                 self.stdout.write(f"{row.name}\t{row.kind}\t{row.scope or '-'}\t{row.size}\t{when}")
+        elif action == "adopt":
+            actor = Actor.system("manage.py backup")
+            for path in catalogue.strays():
+                try:
+                    row = catalogue.adopt(path, making.limits(), created_by=actor.username)
+                except (archive.BackupRefused, OSError) as exc:
+                    self.stderr.write(f"{path.name}: not listed ({exc})")
+                else:
+                    self.stdout.write(f"{row.name}: listed")
         elif action == "check":
             manifest = self._check(Path(options["file"]))
             self.stdout.write(

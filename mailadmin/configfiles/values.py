@@ -13,6 +13,21 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
+def tr(message: str) -> str:
+    """`message` in the person's language when the console runs; as written before Django is ready (the
+    stack's start checks the same values before any settings exist)."""
+    from django.apps import apps
+
+    if not apps.ready:
+        return message
+    from django.utils.translation import gettext
+
+    return gettext(message)
+
+
+_ = tr  # what makemessages looks for
+
+
 class ConfigValueError(ValueError):
     """A value that must not be written into a configuration file."""
 
@@ -58,32 +73,36 @@ def text(
     `forbid` adds characters special to one format (for example `"` inside a cyrus.conf `cmd="..."`).
     """
     if not isinstance(value, str):
-        raise ConfigValueError(name, "must be a string", None if secret else value, secret=secret)
+        raise ConfigValueError(name, _("must be a string"), None if secret else value, secret=secret)
     if not value:
         if allow_empty:
             return value
-        raise ConfigValueError(name, "must not be empty")
+        raise ConfigValueError(name, _("must not be empty"))
     if len(value) > max_length:
-        raise ConfigValueError(name, f"longer than {max_length} characters", secret=True)
+        raise ConfigValueError(name, _("longer than %(n)s characters") % {"n": max_length}, secret=True)
     if _CONTROL.search(value):
         raise ConfigValueError(
-            name, "must not contain newlines, NUL or other control characters", value, secret=secret
+            name, _("must not contain newlines, NUL or other control characters"), value, secret=secret
         )
     if value != value.strip():
-        raise ConfigValueError(name, "must not start or end with white space", value, secret=secret)
+        raise ConfigValueError(name, _("must not start or end with white space"), value, secret=secret)
     if value.endswith("\\"):
         raise ConfigValueError(
-            name, "must not end with a backslash (line continuation)", value, secret=secret
+            name, _("must not end with a backslash (line continuation)"), value, secret=secret
         )
     if "#" in value and not allow_hash:
-        raise ConfigValueError(name, "must not contain '#' (comment)", value, secret=secret)
+        raise ConfigValueError(name, _("must not contain '#' (comment)"), value, secret=secret)
     if "$" in value and not allow_dollar:
-        raise ConfigValueError(name, "must not contain '$' (parameter expansion)", value, secret=secret)
+        raise ConfigValueError(name, _("must not contain '$' (parameter expansion)"), value, secret=secret)
     bad = sorted({ch for ch in forbid if ch in value})
     if bad:
-        raise ConfigValueError(name, f"must not contain {''.join(bad)!r}", value, secret=secret)
+        raise ConfigValueError(
+            name, _("must not contain %(chars)r") % {"chars": "".join(bad)}, value, secret=secret
+        )
     if pattern is not None and not pattern.fullmatch(value):
-        raise ConfigValueError(name, f"does not match {pattern.pattern}", value, secret=secret)
+        raise ConfigValueError(
+            name, _("does not match %(pattern)s") % {"pattern": pattern.pattern}, value, secret=secret
+        )
     return value
 
 
@@ -95,17 +114,17 @@ def secret(name: str, value: object, *, forbid: str = "") -> str:
 def integer(name: str, value: object, *, minimum: int | None = None, maximum: int | None = None) -> int:
     # bool is an int subclass; True as a size limit is always a mistake.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigValueError(name, "must be an integer", value)
+        raise ConfigValueError(name, _("must be an integer"), value)
     if minimum is not None and value < minimum:
-        raise ConfigValueError(name, f"must be at least {minimum}", value)
+        raise ConfigValueError(name, _("must be at least %(n)s") % {"n": minimum}, value)
     if maximum is not None and value > maximum:
-        raise ConfigValueError(name, f"must be at most {maximum}", value)
+        raise ConfigValueError(name, _("must be at most %(n)s") % {"n": maximum}, value)
     return value
 
 
 def boolean(name: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise ConfigValueError(name, "must be True or False", value)
+        raise ConfigValueError(name, _("must be True or False"), value)
     return value
 
 
@@ -118,16 +137,20 @@ def path(name: str, value: object) -> str:
     raw = str(value) if isinstance(value, Path) else value
     checked = text(name, raw)
     if not _PATH.fullmatch(checked):
-        raise ConfigValueError(name, "must be an absolute path of letters, digits and ._/+@%=,~:-", value)
+        raise ConfigValueError(
+            name,
+            _("must be an absolute path of letters, digits and %(chars)s") % {"chars": "._/+@%=,~:-"},
+            value,
+        )
     if "/../" in checked + "/" or checked.endswith("/.."):
-        raise ConfigValueError(name, "must not contain '..'", value)
+        raise ConfigValueError(name, _("must not contain '..'"), value)
     return checked
 
 
 def host(name: str, value: object) -> str:
     checked = text(name, value)
     if not (_HOST.fullmatch(checked) or _IPV4.fullmatch(checked)):
-        raise ConfigValueError(name, "must be a host name or an IPv4 address", value)
+        raise ConfigValueError(name, _("must be a host name or an IPv4 address"), value)
     return checked
 
 
@@ -135,7 +158,7 @@ def dn(name: str, value: object) -> str:
     checked = text(name, value)
     if not _DN.fullmatch(checked):
         raise ConfigValueError(
-            name, "must be a plain DN like cn=name,dc=example (no escapes or quotes)", value
+            name, _("must be a plain DN like cn=name,dc=example (no escapes or quotes)"), value
         )
     return checked
 
@@ -144,7 +167,7 @@ def ldap_uri(name: str, value: object) -> str:
     checked = text(name, value)
     if not _LDAP_URI.fullmatch(checked):
         raise ConfigValueError(
-            name, "must be one ldap://host[:port], ldaps://host[:port] or ldapi:// URI", value
+            name, _("must be one ldap://host[:port], ldaps://host[:port] or ldapi:// URI"), value
         )
     return checked
 
@@ -157,7 +180,7 @@ def word(name: str, value: object) -> str:
 def choice(name: str, value: object, allowed: Iterable[str]) -> str:
     options = tuple(allowed)
     if value not in options:
-        raise ConfigValueError(name, f"must be one of {', '.join(options)}", value)
+        raise ConfigValueError(name, _("must be one of %(options)s") % {"options": ", ".join(options)}, value)
     return str(value)
 
 

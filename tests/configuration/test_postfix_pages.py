@@ -179,3 +179,11 @@ def test_help_browser_finds_parameters_of_every_service(personas: Any, login: An
     assert response.status_code == 200
     assert "message_size_limit" in response.content.decode()
     assert "/configuration/postfix/#p-message_size_limit" in response.content.decode()
+
+
+def test_a_refused_value_is_explained_in_german(personas: Any, login: Any, postfix_restored: Any) -> None:
+    client = login(personas.admin)
+    client.post("/i18n/setlang/", {"language": "de", "next": "/"})
+    response = client.post("/configuration/postfix/", {"v-message_size_limit": "zwölf"})
+    assert response.status_code == 400
+    assert "muss eine ganze Zahl" in response.content.decode()

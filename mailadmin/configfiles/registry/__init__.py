@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from django.utils.functional import Promise
 
 from mailadmin.configfiles import values as v
+from mailadmin.configfiles.values import tr as _
 
 # A value longer than this is refused before any other check (a 10 kB paste is a mistake, not a setting).
 MAX_VALUE = 2048
@@ -124,11 +125,11 @@ def check(param: Param, raw: object, *, allowed_dirs: Iterable[str] = (), forbid
     name = param.name
     forbid += param.forbid
     if param.fixed:
-        raise v.ConfigValueError(name, "is set by the console and cannot be changed here")
+        raise v.ConfigValueError(name, _("is set by the console and cannot be changed here"))
     if not isinstance(raw, str):
-        raise v.ConfigValueError(name, "must be text", None, secret=True)
+        raise v.ConfigValueError(name, _("must be text"), None, secret=True)
     if len(raw) > MAX_VALUE:
-        raise v.ConfigValueError(name, f"is longer than {MAX_VALUE} characters")
+        raise v.ConfigValueError(name, _("is longer than %(n)s characters") % {"n": MAX_VALUE})
     if raw == "" and param.empty:
         return ""
     kind = param.kind
@@ -137,18 +138,20 @@ def check(param: Param, raw: object, *, allowed_dirs: Iterable[str] = (), forbid
     text = v.text(name, raw, allow_dollar=param.dollar, forbid=forbid, max_length=MAX_VALUE)
     if kind is Kind.TEXT:
         if param.pattern is not None and not param.pattern.fullmatch(text):
-            raise v.ConfigValueError(name, f"must look like {param.example or param.pattern.pattern}", raw)
+            shape = param.example or param.pattern.pattern
+            raise v.ConfigValueError(name, _("must look like %(shape)s") % {"shape": shape}, raw)
         return text
     if kind in (Kind.NUMBER, Kind.SIZE):
         if not _NUMBER.fullmatch(text):
-            raise v.ConfigValueError(name, "must be a whole number" + _unit(param), raw)
+            raise v.ConfigValueError(name, _number(param), raw)
         return str(v.integer(name, int(text), minimum=param.minimum, maximum=param.maximum))
     if kind is Kind.TIME:
         return _time(param, text)
     if kind is Kind.BOOLEAN:
         words = {w.lower(): w for w in param.bool_words}
         if text.lower() not in words:
-            raise v.ConfigValueError(name, f"must be {param.bool_words[0]} or {param.bool_words[1]}", raw)
+            yes, no = param.bool_words[0], param.bool_words[1]
+            raise v.ConfigValueError(name, _("must be %(yes)s or %(no)s") % {"yes": yes, "no": no}, raw)
         return words[text.lower()]
     if kind is Kind.CHOICE:
         return v.choice(name, text, param.choices)
@@ -170,20 +173,26 @@ def inside(name: str, path: str, allowed_dirs: Iterable[str]) -> str:
     candidate = PurePosixPath(path)
     if ".." in candidate.parts or not any(candidate == r or r in candidate.parents for r in roots):
         shown = ", ".join(str(r) for r in roots) or "(none)"
-        raise v.ConfigValueError(name, f"must be a file or directory under {shown}", path)
+        raise v.ConfigValueError(
+            name, _("must be a file or directory under %(dirs)s") % {"dirs": shown}, path
+        )
     return path
 
 
-def _unit(param: Param) -> str:
-    return f" of {param.unit}" if param.unit else ""
+def _number(param: Param) -> str:
+    if param.unit:
+        return _("must be a whole number of %(unit)s") % {"unit": param.unit}
+    return _("must be a whole number")
 
 
 def _time(param: Param, text: str) -> str:
     units = re.escape(param.time_units)
     shape = re.compile(rf"[0-9]{{1,9}}[{units}]?" if units else r"[0-9]{1,9}")
     if not shape.fullmatch(text):
-        letters = f", optionally followed by one of {param.time_units}" if param.time_units else ""
-        raise v.ConfigValueError(param.name, f"must be a whole number{_unit(param)}{letters}", text)
+        problem = _number(param)
+        if param.time_units:
+            problem += _(", optionally followed by one of %(units)s") % {"units": param.time_units}
+        raise v.ConfigValueError(param.name, problem, text)
     number = int(text.rstrip(param.time_units) if param.time_units else text)
     v.integer(param.name, number, minimum=param.minimum, maximum=param.maximum)
     return text
@@ -193,16 +202,18 @@ def _tables(param: Param, text: str, allowed_dirs: Iterable[str]) -> str:
     dirs = tuple(allowed_dirs)
     items = [item for item in re.split(r"[,\s]+", text) if item]
     if not items:
-        raise v.ConfigValueError(param.name, "must name at least one table (type:/path) or be empty")
+        raise v.ConfigValueError(param.name, _("must name at least one table (type:/path) or be empty"))
     allowed_types = param.table_types or ("hash", "lmdb", "cidr", "pcre", "regexp", "ldap", "texthash")
     out = []
     for i, item in enumerate(items):
         match = _TABLE.fullmatch(item)
         if not match:
-            raise v.ConfigValueError(f"{param.name}[{i}]", "must be a table like hash:/path/to/file", item)
+            raise v.ConfigValueError(f"{param.name}[{i}]", _("must be a table like hash:/path/to/file"), item)
         if match["type"] not in allowed_types:
             raise v.ConfigValueError(
-                f"{param.name}[{i}]", f"lookup type must be one of {', '.join(allowed_types)}", item
+                f"{param.name}[{i}]",
+                _("lookup type must be one of %(types)s") % {"types": ", ".join(allowed_types)},
+                item,
             )
         inside(f"{param.name}[{i}]", v.path(f"{param.name}[{i}]", match["path"]), dirs)
         out.append(item)
@@ -212,7 +223,7 @@ def _tables(param: Param, text: str, allowed_dirs: Iterable[str]) -> str:
 def _list(param: Param, text: str) -> str:
     items = [item for item in re.split(r"[,\s]+", text) if item]
     if not items:
-        raise v.ConfigValueError(param.name, "must have at least one entry", text)
+        raise v.ConfigValueError(param.name, _("must have at least one entry"), text)
     item_shape = param.pattern or _LIST_ITEM
     for i, item in enumerate(items):
         if not item_shape.fullmatch(item) or ("$" in item and not param.dollar):

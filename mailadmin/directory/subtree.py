@@ -67,6 +67,11 @@ def plan(path: Path, subtree: str) -> list[tuple[str, Attrs]]:
     for dn, entry in reader.records:
         if not dit.valid_dn(dn) or not dit.is_inside(dn, subtree):
             raise SubtreeRefused(f"The entry {dn[:200]!r} is not inside {subtree}.")
+        if any(value is None for values in entry.values() for value in values):
+            # `attr:< URL`: the reader never fetches (process_url_schemes=[]) and the entry is refused
+            raise SubtreeRefused(
+                f"The entry {dn[:200]!r} gives a value as a URL; such values are not fetched."
+            )
         attrs = {a: v for a, v in entry.items() if a.lower() not in OPERATIONAL}
         for attr, values in attrs.items():
             if attr.lower() == "userpassword":

@@ -78,6 +78,9 @@ def test_domain_restore_refuses_an_entry_outside_the_domain_and_changes_nothing(
     ldif.write_text(f"dn: {top}\nobjectClass: domain\ndc: {domain}\nuserPassword: clear-text\n\n")
     with pytest.raises(subtree.SubtreeRefused, match="not a hash"):
         subtree.plan(ldif, top)
+    ldif.write_text(f"dn: {top}\nobjectClass: domain\ndc: {domain}\ndescription:< file:///etc/shadow\n\n")
+    with pytest.raises(subtree.SubtreeRefused, match="not fetched"):
+        subtree.plan(ldif, top)
 
 
 def test_whole_directory_is_swapped_in(

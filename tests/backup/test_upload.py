@@ -17,6 +17,7 @@ from django.test import override_settings
 
 from backup import archive, catalogue, making
 from backup.models import Backup
+from mailadmin.jobs.models import Job
 from tests.backup.backuptool import job_result
 from tests.jobtool import job_of
 
@@ -128,3 +129,24 @@ def test_files_copied_in_by_hand_are_checked_and_listed(
         assert not Backup.objects.filter(name=junk.name).exists()
     finally:
         junk.unlink(missing_ok=True)
+
+
+def test_the_upload_view_checks_the_csrf_token_itself(backup_dir: Path, personas: Any) -> None:
+    """The view is exempt from the middleware (its own upload handler must be in place before the body is
+    read) and runs the check right after: a POST without the token is refused and nothing is kept."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.get("/login/")
+    token = client.cookies["csrftoken"].value
+    login = client.post(
+        "/login/",
+        {"username": personas.admin.uid, "password": personas.admin.password, "csrfmiddlewaretoken": token},
+    )
+    assert login.status_code == 302
+    jobs = Job.objects.filter(kind="backup.upload").count()
+    upload = SimpleUploadedFile("x.tar.zst", b"\x28\xb5\x2f\xfd" + b"0" * 100)
+    assert client.post("/tools/backup/upload/", {"backup": upload}).status_code == 403
+    assert Job.objects.filter(kind="backup.upload").count() == jobs
+    incoming = backup_dir / ".incoming"
+    assert not incoming.exists() or not any(incoming.iterdir())

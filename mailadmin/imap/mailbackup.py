@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from mailadmin.directory.names import InvalidName
 from mailadmin.imap.annotations import get_folder_type, set_folder_type
 from mailadmin.imap.owner import Folder, MessageRefused, OwnerMailbox, check_flags
-from mailadmin.imap.wire import IMAPClientAbortError, IMAPClientError, failure, quote_id, quote_name
+from mailadmin.imap.wire import (
+    IMAPClient,
+    IMAPClientAbortError,
+    IMAPClientError,
+    failure,
+    quote_id,
+    quote_name,
+)
 from mailadmin.imap_names import FOLDER_TYPES, SPECIAL_USES, ImapError, check_acl_identifier, check_rights
 
 BODY_BATCH = 200  # messages per FETCH of bodies at most
@@ -191,21 +199,27 @@ def append(
     return int(found.group(2)) if found else 0
 
 
-def remove(mailbox: OwnerMailbox, folder: Folder, uids: Iterable[int]) -> None:
-    """Take back messages a restore added (UID STORE \\Deleted + UID EXPUNGE of exactly those UIDs)."""
-    wanted = sorted({u for u in uids if u > 0})
-    if not wanted:
-        return
+@contextmanager
+def _selected(mailbox: OwnerMailbox, folder: Folder, failed: str) -> Iterator[IMAPClient]:
+    """The folder selected (read-write) for the block; Cyrus's refusal as ImapError("<failed>: <why>")."""
     client = mailbox.client
     try:
         client.select_folder(mailbox.name(folder))
-        client.add_flags(wanted, [b"\\Deleted"], silent=True)
-        client.uid_expunge(wanted)
+        yield client
         client.unselect_folder()
     except IMAPClientAbortError:
         raise
     except IMAPClientError as exc:
-        raise ImapError(f"Cyrus did not remove the restored messages: {failure(exc)}") from exc
+        raise ImapError(f"{failed}: {failure(exc)}") from exc
+
+
+def remove(mailbox: OwnerMailbox, folder: Folder, uids: Iterable[int]) -> None:
+    """Take back messages a restore added (UID STORE \\Deleted + UID EXPUNGE of exactly those UIDs)."""
+    wanted = sorted({u for u in uids if u > 0})
+    if wanted:
+        with _selected(mailbox, folder, "Cyrus did not remove the restored messages") as client:
+            client.add_flags(wanted, [b"\\Deleted"], silent=True)
+            client.uid_expunge(wanted)
 
 
 def untag(mailbox: OwnerMailbox, folder: Folder, keyword: str) -> None:
@@ -213,17 +227,10 @@ def untag(mailbox: OwnerMailbox, folder: Folder, keyword: str) -> None:
     if not keyword:
         return
     check_flags([keyword])
-    client = mailbox.client
-    try:
-        client.select_folder(mailbox.name(folder))
+    with _selected(mailbox, folder, "Cyrus did not clear the restore's mark") as client:
         found = client.search(["KEYWORD", keyword])
         if found:
             client.remove_flags(found, [keyword.encode()], silent=True)
-        client.unselect_folder()
-    except IMAPClientAbortError:
-        raise
-    except IMAPClientError as exc:
-        raise ImapError(f"Cyrus did not clear the restore's mark: {failure(exc)}") from exc
 
 
 def remove_tagged(mailbox: OwnerMailbox, folder: Folder, keyword: str) -> None:
@@ -232,15 +239,8 @@ def remove_tagged(mailbox: OwnerMailbox, folder: Folder, keyword: str) -> None:
     mailbox._known = None  # noqa: SLF001
     if folder not in mailbox.folders():
         return
-    client = mailbox.client
-    try:
-        client.select_folder(mailbox.name(folder), readonly=True)
+    with _selected(mailbox, folder, "Cyrus did not find the restored messages") as client:
         found = client.search(["KEYWORD", keyword])
-        client.unselect_folder()
-    except IMAPClientAbortError:
-        raise
-    except IMAPClientError as exc:
-        raise ImapError(f"Cyrus did not find the restored messages: {failure(exc)}") from exc
     remove(mailbox, folder, found)
 
 

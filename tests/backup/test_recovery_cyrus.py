@@ -7,8 +7,7 @@ answer again (the job does; the tests check), so the other tests find Cyrus as i
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
-from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from accounts import services
@@ -29,6 +27,7 @@ from mailadmin.directory import dit
 from mailadmin.jobs.models import Job
 from mailadmin.jobs.services import job_run, job_start
 from mailadmin.stack.cyrus import Cyrus
+from tests.accounts.usertool import user_imap
 from tests.conftest import Persona, Personas
 from tests.jobtool import wait_finished
 
@@ -45,17 +44,6 @@ def _conf() -> str:
 
 def _bin() -> str:
     return str(settings.CYRUS_BIN_DIR)
-
-
-@contextlib.contextmanager
-def _imap(uid: str) -> Iterator[IMAPClient]:
-    client = IMAPClient(settings.IMAP_HOST, port=int(settings.IMAP_PORT), ssl=False, timeout=10)
-    try:
-        client.login(uid, PASSWORD)
-        yield client
-    finally:
-        with contextlib.suppress(Exception):
-            client.logout()
 
 
 def _message(subject: str) -> bytes:
@@ -78,7 +66,7 @@ def _user_with_mail(domain: str, unique: Callable[[str], str]) -> str:
         last_name="Recovery",
         create_mailbox=True,
     )
-    with _imap(uid) as client:
+    with user_imap(uid, PASSWORD) as client:
         client.create_folder("INBOX/Projects")
         for subject in INBOX:
             client.append("INBOX", _message(subject))
@@ -88,7 +76,7 @@ def _user_with_mail(domain: str, unique: Callable[[str], str]) -> str:
 
 
 def _subjects(uid: str, folder: str) -> list[str]:
-    with _imap(uid) as client:
+    with user_imap(uid, PASSWORD) as client:
         client.select_folder(folder, readonly=True)
         found = client.fetch(client.search("ALL"), ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
     return sorted(

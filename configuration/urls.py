@@ -8,7 +8,7 @@ from django.urls import path
 
 from configuration.views import history, overview, service
 
-MENU_SERVICES = ("postfix", "cyrus", "slapd", "nginx", "proftpd")
+MENU_SERVICES = ("postfix", "cyrus", "slapd", "nginx", "proftpd", "amavis")
 
 urlpatterns = [
     *overview.urlpatterns,

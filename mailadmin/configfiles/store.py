@@ -24,7 +24,7 @@ from pathlib import Path
 
 from mailadmin.configfiles.files import atomic_write
 
-_SERVICE_NAMES = frozenset({"postfix", "cyrus", "slapd", "nginx", "proftpd"})
+_SERVICE_NAMES = frozenset({"postfix", "cyrus", "slapd", "nginx", "proftpd", "amavis"})
 
 
 class StoreError(Exception):

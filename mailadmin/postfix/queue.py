@@ -183,6 +183,20 @@ def _postsuper(
     return PostsuperReport(done, warnings)
 
 
+def requeue_all(config_dir: str | Path) -> int:
+    """`postsuper -r ALL`: every queued message goes through cleanup again and so takes main.cf's content
+    filter as it is now (a message keeps the content_filter it was queued with otherwise). The content filter
+    page does this when it switches amavis off, so mail waiting for amavis is not stranded. Returns how many
+    messages postsuper says it requeued."""
+    argv = [_bin("postsuper"), "-c", _dir(config_dir), "-r", "ALL"]
+    result = _run(argv, timeout=120)
+    complaints = [c for c in _complaints(result.stderr) if ": warning: " not in c]
+    if result.returncode != 0 or complaints:
+        raise PostfixError(f"postsuper -r ALL: {'; '.join(complaints) or f'exit {result.returncode}'}")
+    match = re.search(r"Requeued: (\d+) messages?", result.stderr)
+    return int(match.group(1)) if match else 0
+
+
 def postqueue_flush(config_dir: str | Path, queue_id: str | None = None) -> None:
     """Attempt delivery now: the whole queue (`postqueue -f`) or one message (`postqueue -i ID`).
     postqueue exits 0 for an unknown id too; callers check the id against the listing first."""

@@ -37,6 +37,11 @@ class Ports:
     # connections use FTP_PASSIVE_COUNT ports from ftp_passive on.
     ftp: int = 10021
     ftp_passive: int = 10050
+    # The content filter (CFG-03, mailadmin/stack/contentfilter.py): amavisd takes mail from Postfix on
+    # `amavis` and hands it back to Postfix's smtpd on `amavis_reinject`; clamd answers amavis on `clamd`.
+    amavis: int = 10032
+    amavis_reinject: int = 10033
+    clamd: int = 10034
 
     def listening(self) -> dict[str, int]:
         """The ports our daemons bind (the relay port is meant to stay dead; the passive FTP ports are bound
@@ -251,6 +256,42 @@ class Layout:
     def freebusy(self) -> Path:
         """The FTP users' homes, one per login, made by ProFTPD at the first login (each is jailed in it)."""
         return self.ftp / "freebusy"
+
+    @property
+    def clamav(self) -> Path:
+        """clamd: its configuration, the shipped signature database (db/), log, PID file and temp files."""
+        return self.root / "clamav"
+
+    @property
+    def clamd_pid(self) -> Path:
+        return self.clamav / "clamd.pid"
+
+    @property
+    def amavis(self) -> Path:
+        return self.root / "amavis"
+
+    @property
+    def amavis_etc(self) -> Path:
+        """amavisd.conf and the local domains file: root's, never writable by amavis (amavisd refuses that)."""
+        return self.amavis / "etc"
+
+    @property
+    def amavis_home(self) -> Path:
+        """amavis's $MYHOME, owned by amavis: temp dirs, SpamAssassin's home, the PID and lock files."""
+        return self.amavis / "home"
+
+    @property
+    def amavis_pid(self) -> Path:
+        return self.amavis_home / "amavisd.pid"
+
+    @property
+    def amavis_log(self) -> Path:
+        return self.amavis / "log" / "amavis.log"
+
+    @property
+    def quarantine(self) -> Path:
+        """Where amavis keeps the quarantined mail, one folder per kind (named in the Content filter page)."""
+        return self.amavis / "quarantine"
 
     @property
     def syslog(self) -> Path:

@@ -26,6 +26,7 @@ from mailadmin.stack.config import (
     save_config,
     save_ports,
 )
+from mailadmin.stack.contentfilter import Amavisd, Clamd
 from mailadmin.stack.cyrus import Cyrus
 from mailadmin.stack.directory import Saslauthd, Slapd
 from mailadmin.stack.ftp import Proftpd
@@ -166,11 +167,15 @@ class Stack:
         ctx = Context(config=self.config, layout=self.layout, ports=ports, secrets=self.secrets)
         # Start order; stop goes backwards. saslauthd needs slapd, Cyrus logins need saslauthd.
         # The disclaimer filter after Postfix (it re-injects there) and slapd (it looks senders up).
+        # clamd before amavisd (amavis asks it); amavisd after slapd (it lists the hosted domains) and
+        # before Postfix, so mail never waits for the content filter at start.
         return [
             Devlog(ctx),
             Slapd(ctx),
             Saslauthd(ctx),
             Cyrus(ctx),
+            Clamd(ctx),
+            Amavisd(ctx),
             Postfix(ctx),
             MailFilter(ctx),
             Redis(ctx),
@@ -268,6 +273,10 @@ class Stack:
             "MAILFILTER_PORT": str(ports.mailfilter),
             "REINJECT_PORT": str(ports.reinject),
             "POLICYD_PORT": str(ports.policyd),
+            "AMAVIS_PORT": str(ports.amavis),
+            "CLAMD_PORT": str(ports.clamd),
+            "AMAVIS_LOG": str(layout.amavis_log),
+            "AMAVIS_QUARANTINE": str(layout.quarantine),
             "MAILFILTER_DISCLAIMERS": str(disclaimers_file(layout)),
             "MAILADMIN_MAILBOX_DOMAIN": cfg.mailbox_domain,
             "CONSOLE_URL": f"http://127.0.0.1:{console_port}/",

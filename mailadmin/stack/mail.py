@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mailadmin import postfix
-from mailadmin.configfiles import atomic_write
+from mailadmin.configfiles import amavis, atomic_write, store
 from mailadmin.configfiles.files import keep_hand_edit
 from mailadmin.configfiles.postfix import (
+    AmavisHop,
     ContentFilter,
     PostfixParams,
     RelayPolicy,
@@ -59,10 +60,22 @@ class Postfix(PostfixMenu, Service):
     def table(self, name: str) -> str:
         return self.maps().ref(name)
 
-    def params(self, settings: Mapping[str, str] | None = None) -> PostfixParams:
-        """`settings`: the menu's values (mailadmin/stack/postfix_menu.py); None: the stored ones."""
+    def params(
+        self, settings: Mapping[str, str] | None = None, *, content_filter: Mapping[str, str] | None = None
+    ) -> PostfixParams:
+        """`settings`: the menu's values (mailadmin/stack/postfix_menu.py); None: the stored ones.
+        `content_filter`: the Content filter page's values (on/off, children); None: its stored ones."""
         p, ports = self.layout.postfix, self.ctx.ports
         menu = self.stored() if settings is None else settings
+        cf = amavis.effective(
+            store.values(self.layout.menu, "amavis") if content_filter is None else content_filter
+        )
+        amavis_hop = AmavisHop(
+            port=ports.amavis,
+            reinject_port=ports.amavis_reinject,
+            enabled=cf["enabled"] == "yes",
+            concurrency=int(cf["max_servers"]),
+        )
         return PostfixParams(
             config_dir=self.etc,
             queue_dir=p / "spool",
@@ -80,7 +93,10 @@ class Postfix(PostfixMenu, Service):
             syslog_name="postfix-mailadmin",
             **self.maps(menu).lookup_tables(),
             # every message through the disclaimer filter (DLV-03, mailadmin/stack/mailfilter.py)
-            content_filter=ContentFilter(filter_port=ports.mailfilter, reinject_port=ports.reinject),
+            # and, when the Content filter page switches it on, through amavisd first (CFG-03)
+            content_filter=ContentFilter(
+                filter_port=ports.mailfilter, reinject_port=ports.reinject, amavis=amavis_hop
+            ),
             # the SMTP relay rules (DLV-04, mailadmin/stack/policyd.py): asked first, 451 while it is down
             relay_policy=RelayPolicy(port=ports.policyd),
             menu={k: val for k, val in menu.items() if not k.startswith("ldap_")},

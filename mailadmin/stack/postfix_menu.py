@@ -34,7 +34,9 @@ class PostfixMenu:
     def etc(self) -> Path:
         return self.layout.postfix_etc
 
-    def params(self, settings: Mapping[str, str] | None = None) -> PostfixParams:
+    def params(
+        self, settings: Mapping[str, str] | None = None, *, content_filter: Mapping[str, str] | None = None
+    ) -> PostfixParams:
         raise NotImplementedError
 
     def stored(self) -> dict[str, str]:

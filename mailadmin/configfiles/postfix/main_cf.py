@@ -8,7 +8,13 @@ from pathlib import Path
 
 from mailadmin.configfiles import values as v
 from mailadmin.configfiles.files import with_header
-from mailadmin.configfiles.postfix.params import DURATION, MAILFILTER_TRANSPORT, ContentFilter, PostfixParams
+from mailadmin.configfiles.postfix.params import (
+    AMAVIS_TRANSPORT,
+    DURATION,
+    MAILFILTER_TRANSPORT,
+    ContentFilter,
+    PostfixParams,
+)
 from mailadmin.configfiles.postfix.restrictions import (
     local_only_settings,
     sender_login_settings,
@@ -145,7 +151,15 @@ def _content_filter_settings(cf: ContentFilter | None) -> list[tuple[str, str]]:
     if cf is None:
         return []
     port = v.port("content_filter.filter_port", cf.filter_port)
+    first = f"{MAILFILTER_TRANSPORT}:[127.0.0.1]:{port}"
+    amavis: list[tuple[str, str]] = []
+    if cf.amavis is not None:  # the content filter (CFG-03): amavis first, the disclaimer filter after it
+        if cf.amavis.enabled:
+            first = f"{AMAVIS_TRANSPORT}:[127.0.0.1]:{v.port('content_filter.amavis.port', cf.amavis.port)}"
+        limit = v.integer("content_filter.amavis.concurrency", cf.amavis.concurrency, minimum=1, maximum=100)
+        amavis.append((f"{AMAVIS_TRANSPORT}_destination_concurrency_limit", str(limit)))
     return [
-        ("content_filter", f"{MAILFILTER_TRANSPORT}:[127.0.0.1]:{port}"),
+        ("content_filter", first),
         ("receive_override_options", "no_address_mappings"),
+        *amavis,
     ]

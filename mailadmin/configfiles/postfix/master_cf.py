@@ -9,6 +9,7 @@ from mailadmin.configfiles import values as v
 from mailadmin.configfiles.files import with_header
 from mailadmin.configfiles.postfix.params import (
     ALIAS_POLICY_SERVICE,
+    AMAVIS_TRANSPORT,
     MAILFILTER_TRANSPORT,
     AliasSenders,
     ContentFilter,
@@ -103,7 +104,46 @@ def _content_filter_services(cf: ContentFilter, syslog_name: str) -> list[str]:
             ("smtpd_authorized_xforward_hosts", "127.0.0.0/8"),
         ),
     )  # fmt: skip
-    return [to_filter, reinject]
+    return [to_filter, reinject, *_amavis_services(cf, syslog_name)]
+
+
+def _amavis_services(cf: ContentFilter, syslog_name: str) -> list[str]:
+    """amavis's transport and the smtpd it re-injects into, which passes mail on to the disclaimer filter
+    (docs/decisions/0015-content-filter-order.md). No checks or mappings there: the first smtpd did them."""
+    if cf.amavis is None:
+        return []
+    to_amavis = service_line(
+        AMAVIS_TRANSPORT, "unix", "-", "-", "n", "-", "20", "smtp",
+        options=(
+            ("syslog_name", f"{syslog_name}/amavis"),
+            ("smtp_data_done_timeout", "1200s"),
+            ("smtp_send_xforward_command", "yes"),
+            ("disable_dns_lookups", "yes"),
+            ("max_use", "20"),
+        ),
+    )  # fmt: skip
+    filter_port = v.port("content_filter.filter_port", cf.filter_port)
+    back = service_line(
+        f"127.0.0.1:{v.port('content_filter.amavis.reinject_port', cf.amavis.reinject_port)}",
+        "inet", "n", "-", "n", "-", "-", "smtpd",
+        options=(
+            ("syslog_name", f"{syslog_name}/amavis-reinject"),
+            ("content_filter", f"{MAILFILTER_TRANSPORT}:[127.0.0.1]:{filter_port}"),
+            ("receive_override_options",
+             "no_address_mappings,no_unknown_recipient_checks,no_header_body_checks,no_milters"),
+            ("smtpd_client_restrictions", ""),
+            ("smtpd_helo_restrictions", ""),
+            ("smtpd_sender_restrictions", ""),
+            ("smtpd_relay_restrictions", ""),
+            ("smtpd_recipient_restrictions", "permit_mynetworks,reject"),
+            ("smtpd_data_restrictions", ""),
+            ("smtpd_end_of_data_restrictions", ""),
+            ("smtpd_sasl_auth_enable", "no"),
+            ("mynetworks", "127.0.0.0/8"),
+            ("smtpd_authorized_xforward_hosts", "127.0.0.0/8"),
+        ),
+    )  # fmt: skip
+    return [to_amavis, back]
 
 
 def submission_checks(

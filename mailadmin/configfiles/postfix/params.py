@@ -19,6 +19,8 @@ ALIAS_POLICY_SERVICE = "mailadmin_alias_policy"
 
 # The master.cf transport that carries mail to the disclaimer filter.
 MAILFILTER_TRANSPORT = "mailfilter"
+# The master.cf transport that carries mail to amavisd (CFG-03, the content filter).
+AMAVIS_TRANSPORT = "smtp-amavis"
 
 DURATION = re.compile(r"\d{1,6}[smhdw]?")
 WHEN_DOWN = ("defer", "dunno")
@@ -67,6 +69,20 @@ class ContentFilter:
     filter_port: int
     reinject_port: int
     maxproc: int = 10
+    amavis: AmavisHop | None = None
+
+
+@dataclass(frozen=True)
+class AmavisHop:
+    """amavisd (CFG-03) before the disclaimer filter: master.cf always has the `smtp-amavis` transport and
+    the smtpd on `reinject_port` that amavis hands mail back to (whose content_filter is the disclaimer
+    filter), so `enabled` only switches main.cf's content_filter between amavis and the disclaimer filter.
+    `concurrency`: Postfix opens no more connections to amavis than it has children."""
+
+    port: int
+    reinject_port: int
+    enabled: bool = False
+    concurrency: int = 2
 
 
 @dataclass(frozen=True)

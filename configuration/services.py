@@ -9,6 +9,7 @@ stack's own renderers, so a restart renders what the menu applied.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from mailadmin.configfiles.registry import Registry
 from mailadmin.configfiles.registry.catalog import registry
 from mailadmin.stack import Stack, StackError
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "ChangeRefused",
     "DaemonRefused",
@@ -34,6 +37,7 @@ __all__ = [
     "StaleProposal",
     "Unavailable",
     "apply",
+    "hosted_domains_changed",
     "propose",
     "propose_restore",
     "propose_values",
@@ -195,3 +199,17 @@ def apply(actor: Actor, service: str, token: str) -> tuple[Outcome, ConfigChange
         detail=(outcome.smoke if outcome.applied else outcome.reason)[:1000],
     )
     return outcome, row
+
+
+def hosted_domains_changed() -> None:
+    """A domain was made, renamed or deleted: the content filter's list of local domains follows at once
+    (amavis re-reads the file by itself), so mail to a new domain is scanned and tagged as inbound. The
+    directory change stands whatever happens here; a failure is logged, and the next apply or stack start
+    writes the list again."""
+    if not settings.STACK_DIR:
+        return
+    try:
+        svc = Stack.open(str(settings.STACK_DIR)).service("amavis")
+        svc.publish_local_domains()  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - never undo a directory change for the filter's list
+        log.warning("content filter: the local domains list was not updated", exc_info=True)

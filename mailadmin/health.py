@@ -100,6 +100,24 @@ def _database() -> tuple[bool, str, str]:
         return True, f"SQLite {cursor.fetchone()[0]}", ""
 
 
+def _amavis() -> tuple[bool, str, str]:
+    banner = _banner("127.0.0.1", settings.AMAVIS_PORT)
+    if not banner.startswith("220"):
+        return False, "", banner[:200]
+    return True, "amavisd-new", banner[:200]
+
+
+def _clamd() -> tuple[bool, str, str]:
+    """zVERSION: clamd answers once its signatures are loaded ("ClamAV 1.4.6/..." )."""
+    with socket.create_connection(("127.0.0.1", settings.CLAMD_PORT), timeout=PROBE_TIMEOUT) as sock:
+        sock.settimeout(PROBE_TIMEOUT)
+        sock.sendall(b"zVERSION\0")
+        answer = sock.recv(256).rstrip(b"\0\n").decode("utf-8", "replace")
+    if not answer.startswith("ClamAV"):
+        return False, "", answer[:200]
+    return True, answer.split("/")[0], ""
+
+
 WORKER_ANSWER_SECONDS = 15
 
 
@@ -142,6 +160,11 @@ def service_states() -> list[ServiceState]:
         _timed("Cyrus IMAP", f"{settings.IMAP_HOST}:{settings.IMAP_PORT}", _imap),
         _timed("Database", _db_address(), _database),
     ]
+    # the content filter's daemons, where the console has them (CFG-03); shown whether the filter is on or not
+    if settings.AMAVIS_PORT:
+        states.append(_timed("Content filter (amavisd)", f"127.0.0.1:{settings.AMAVIS_PORT}", _amavis))
+    if settings.CLAMD_PORT:
+        states.append(_timed("Virus scanner (clamd)", f"127.0.0.1:{settings.CLAMD_PORT}", _clamd))
     if settings.REDIS_URL:
         states.append(_timed("Redis", _redis_address(), _redis))
         states.append(_timed("Job worker", settings.CELERY_BROKER_URL.split("@")[-1], _worker))

@@ -178,6 +178,12 @@ POSTFIX_CONFIG_DIR = envstr("POSTFIX_CONFIG_DIR", "/etc/postfix")
 MAILBOX_DOMAIN = envstr("MAILADMIN_MAILBOX_DOMAIN", "mailbox.internal")
 CONSOLE_URL = envstr("CONSOLE_URL", "http://127.0.0.1:8000/")
 STACK_DIR = envstr("STACK_DIR")
+# The content filter (CFG-03): amavisd's and clamd's loopback ports (0: none, the dashboard leaves them
+# out), amavisd's log and Postfix's, which mailadmin/verdicts.py counts.
+AMAVIS_PORT = envint("AMAVIS_PORT", 0)
+CLAMD_PORT = envint("CLAMD_PORT", 0)
+AMAVIS_LOG = envstr("AMAVIS_LOG")
+POSTFIX_MAILLOG = envstr("POSTFIX_MAILLOG")
 
 # --- login -------------------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = ["mailadmin.directory.djangoauth.DirectoryBackend"]

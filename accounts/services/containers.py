@@ -20,6 +20,7 @@ from accounts.services.common import get_mail_container
 from accounts.services.journal import Data, Journal, JournalKind, Step, journal_kind
 from accounts.services.moves import container_delete, container_rename, entry_move
 from accounts.services.privacy import container_set_private, private_containers_sync
+from configuration.services import hosted_domains_changed
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audited
@@ -196,6 +197,7 @@ def domain_create(*, actor: Actor, name: str, description: str = "", private: bo
         _run_create(actor, DOMAIN_CREATE, domain_dn, entries, private)
 
     audited(actor, "domain_create", domain_dn, {"name": domain, "private": private}, work)
+    hosted_domains_changed()
     return domain_dn
 
 

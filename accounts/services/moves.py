@@ -30,6 +30,7 @@ from accounts.services import ensure
 from accounts.services.common import get_mail_container
 from accounts.services.journal import Data, Journal, Step, covered, journal_kind
 from accounts.services.privacy import private_containers_prepare_move, private_containers_sync
+from configuration.services import hosted_domains_changed
 from mailadmin import directory
 from mailadmin.actor import Actor
 from mailadmin.audit.services import audited
@@ -224,6 +225,8 @@ def container_delete(*, actor: Actor, dn: str) -> None:
 
     deleted = [part for _step, part in parts]
     audited(actor, "container_delete", dn, {"kind": kind.value, "deleted": deleted}, work)
+    if kind is Kind.DOMAIN:
+        hosted_domains_changed()
 
 
 # --- moving ------------------------------------------------------------------------------------------------

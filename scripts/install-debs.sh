@@ -13,6 +13,9 @@ PACKAGES=(
   redis-server postgresql                            # Celery broker, Django database
   nginx openssl                                      # HTTPS in front of the console (ssl, proxy, gzip)
   proftpd-core proftpd-mod-ldap                      # free/busy FTP with directory logins (mod_ldap)
+  postfix-pcre                                       # pcre: tables (header and body checks)
+  clamav-daemon clamdscan                            # clamd, with the project's own signatures only
+  amavisd-new spamassassin spamc                     # the content filter; SpamAssassin runs inside amavisd
   libldap2-dev libsasl2-dev libpq-dev gcc            # to build python-ldap and psycopg2
   python3-dev python3-venv
   chromium chromium-driver                           # browser tests (never a downloaded browser)
@@ -42,7 +45,8 @@ if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 fi
 # The system daemons' PID files (Debian's defaults). A daemon that runs already was started by someone else
 # and is left alone; one that a postinst starts despite policy-rc.d is stopped below, by its PID file only.
-SYSTEM_PIDFILES=(/run/nginx.pid /run/proftpd.pid)
+SYSTEM_PIDFILES=(/run/nginx.pid /run/proftpd.pid /run/clamav/clamd.pid /run/clamav/freshclam.pid
+  /run/amavis/amavisd.pid)
 running_pid() {
   local pid s
   [[ -s $1 ]] || return 1

@@ -150,7 +150,7 @@ def render_amavisd_conf(p: AmavisParams) -> str:
         f"$daemon_user = {_perl_string(v.word('user', p.user))};",
         f"$daemon_group = {_perl_string(v.word('user', p.user))};",
         f"$MYHOME = {_perl_string(home)};",
-        f"$TEMPBASE = {_perl_string(home + '/tmp')};",
+        f"$TEMPBASE = {_perl_string(str(Path(home, 'tmp')))};",  # amavis's own temp dir, in its home
         "$ENV{TMPDIR} = $TEMPBASE;",
         f"$helpers_home = {_perl_string(home + '/sa')};",
         f"$db_home = {_perl_string(home + '/db')};",
@@ -207,7 +207,7 @@ def render_amavisd_conf(p: AmavisParams) -> str:
         "$banned_files_quarantine_method = undef;",
         "$final_bad_header_destiny = D_PASS;",
         "$bad_header_quarantine_method = undef;",
-        "$X_HEADER_LINE = \"$myproduct_name at $mydomain\";",
+        '$X_HEADER_LINE = "$myproduct_name at $mydomain";',
         "$enable_dkim_verification = 0;",
         "$enable_dkim_signing = 0;",
         "",
@@ -228,7 +228,7 @@ def render_local_domains(domains: Iterable[str]) -> str:
     return with_header("".join(f"{d}\n" for d in names), source=SOURCE)
 
 
-# --- reading a rendered amavisd.conf back (the page's "running" column) --------------------------------------
+# --- reading a rendered amavisd.conf back (the page's "running" column) ------------------------------------
 _READ = {
     "log_level": r"^\$log_level = (\d+);",
     "max_servers": r"^\$max_servers = (\d+);",

@@ -272,7 +272,7 @@ class Layout:
 
     @property
     def amavis_etc(self) -> Path:
-        """amavisd.conf and the local domains file: root's, never writable by amavis (amavisd refuses that)."""
+        """amavisd.conf and the local domains file: root's, never writable by amavis (amavisd refuses it)."""
         return self.amavis / "etc"
 
     @property

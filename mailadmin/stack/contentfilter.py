@@ -146,7 +146,9 @@ class Amavisd(AmavisMenu, _Foreground):
         return self.layout.amavis / "log" / "amavisd.out"
 
     def address(self) -> str:
-        return f"smtp://127.0.0.1:{self.ctx.ports.amavis} -> smtp://127.0.0.1:{self.ctx.ports.amavis_reinject}"
+        return (
+            f"smtp://127.0.0.1:{self.ctx.ports.amavis} -> smtp://127.0.0.1:{self.ctx.ports.amavis_reinject}"
+        )
 
     def logs(self) -> list[Path]:
         return [self.layout.amavis_log, self.out_file]
@@ -180,8 +182,8 @@ class Amavisd(AmavisMenu, _Foreground):
             raise StackError(f"amavis: cannot list the hosted domains: {result.stderr.strip()}")
         found = [self.ctx.config.mailbox_domain]
         prefix = f"{contract.DOMAIN_NAME.lower()}: "
-        found += [line[len(prefix) :].strip() for line in result.stdout.splitlines() if line.startswith(prefix)]
-        return found
+        lines = result.stdout.splitlines()
+        return found + [line[len(prefix) :].strip() for line in lines if line.startswith(prefix)]
 
     def publish_local_domains(self) -> None:
         """Write the hosted domains where amavis reads them; it notices the new file by itself."""
@@ -210,4 +212,7 @@ class Amavisd(AmavisMenu, _Foreground):
         return [AMAVISD, "-c", str(self.conf), "foreground"]
 
     def ready(self) -> bool:
-        return self.pidfile.exists() and greeting(self.ctx.ports.amavis, farewell=b"QUIT\r\n").startswith(b"220")
+        """amavisd wrote its PID file and greets (it binds only after SpamAssassin's rules are loaded)."""
+        if not self.pidfile.exists():
+            return False
+        return greeting(self.ctx.ports.amavis, farewell=b"QUIT\r\n").startswith(b"220")

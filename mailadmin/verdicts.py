@@ -7,7 +7,8 @@ daemons' own lines, already on disk for every message, so the counters need no s
 the mail path: the statistics page reads the files (from an offset, so it can count as it goes).
 
 Only amavis's main line carries the `{...}` disposition; its second line per message (the "log_templ"
-summary without braces) is not counted, so each message counts once.
+summary without braces) is not counted, so each message counts once; nor is the Configuration menu's smoke
+test probe (mailadmin/stack/contentfilter.py `probe`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from mailadmin.configfiles.postfix import AMAVIS_PROBE_RCPT
 
 CLEAN, SPAM, VIRUS, BANNED, REJECTED, HELD, OTHER = (
     "clean",
@@ -59,6 +62,8 @@ class Verdict:
 
 def classify(line: str) -> Verdict | None:
     """The verdict one log line records, or None for every other line."""
+    if AMAVIS_PROBE_RCPT in line:
+        return None  # the Configuration menu's smoke test, not mail
     m = _AMAVIS.search(line)
     if m is not None:
         kind = _AMAVIS_KIND.get(m["what"], OTHER)

@@ -67,6 +67,7 @@ UNITS = {
     "messages": gettext_lazy("messages"),
     "minutes": gettext_lazy("minutes"),
     "percent": gettext_lazy("percent"),
+    "points": gettext_lazy("points"),
     "port": gettext_lazy("port"),
     "processes": gettext_lazy("processes"),
     "readers": gettext_lazy("readers"),

@@ -11,12 +11,14 @@ the page's side (render, validate, restart, smoke) is mailadmin/stack/amavis_men
 from __future__ import annotations
 
 import shutil
+import smtplib
 import socket
 import subprocess
 from pathlib import Path
 
 from mailadmin.configfiles import amavis, atomic_write, contract
 from mailadmin.configfiles.amavis import AmavisParams, ClamdParams, render_amavisd_conf, render_clamd_conf
+from mailadmin.configfiles.postfix import AMAVIS_PROBE_RCPT
 from mailadmin.stack.amavis_menu import AmavisMenu
 from mailadmin.stack.base import Service, greeting, require
 from mailadmin.stack.process import StackError, child_env
@@ -124,6 +126,31 @@ def clamd_ping(port: int, *, timeout: float = 2.0) -> bool:
         sock.settimeout(timeout)
         sock.sendall(b"zPING\0")
         return sock.recv(64).rstrip(b"\0\n") == b"PONG"
+
+
+def probe(port: int) -> str:
+    """The smoke test's probe through amavisd on `port`: from the null sender (nothing is ever bounced) to
+    AMAVIS_PROBE_RCPT, which Postfix's smtpd behind amavis refuses, so amavisd's answer carries that refusal:
+    the probe was received, scanned, scored and handed on, and nothing was queued or delivered. A line
+    saying so; StackError for any other answer."""
+    text = (
+        f"From: <>\r\nTo: <{AMAVIS_PROBE_RCPT}>\r\nSubject: mailadmin content filter smoke test\r\n"
+        "Message-ID: <smoke-probe@mailadmin.invalid>\r\n\r\nA probe; it is refused after the scan.\r\n"
+    )
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+            smtp.ehlo("smoke-test.mailadmin.invalid")
+            smtp.mail("<>")
+            smtp.rcpt(AMAVIS_PROBE_RCPT)
+            code, reply = smtp.data(text.encode())
+    except smtplib.SMTPDataError as exc:
+        code, reply = exc.smtp_code, exc.smtp_error
+    except (OSError, smtplib.SMTPException) as exc:
+        raise StackError(f"amavisd at 127.0.0.1:{port} did not take the probe: {exc}") from exc
+    answer = reply.decode("utf-8", "replace").replace("\n", " ")
+    if code < 500 or AMAVIS_PROBE_RCPT not in answer:
+        raise StackError(f"the probe through amavisd got {code} {answer} (expected Postfix's refusal)")
+    return f"probe through amavisd at 127.0.0.1:{port}, refused behind it as meant: {code} {answer}"
 
 
 class Amavisd(AmavisMenu, _Foreground):

@@ -18,6 +18,7 @@ from mailadmin.configfiles.postfix.master_cf import render_master_cf
 from mailadmin.configfiles.postfix.params import (
     ALIAS_LOCAL_SENDERS_REPLY,
     ALIAS_POLICY_SERVICE,
+    AMAVIS_PROBE_RCPT,
     AMAVIS_TRANSPORT,
     MAILFILTER_TRANSPORT,
     RECEIVE_LOCAL_ONLY_REPLY,
@@ -40,6 +41,7 @@ __all__ = [
     "ALIAS_LOCAL_SENDERS_REPLY",
     "ALIAS_POLICY_SERVICE",
     "ALIAS_SAME_DOMAIN_CLASS",
+    "AMAVIS_PROBE_RCPT",
     "AMAVIS_TRANSPORT",
     "MAILFILTER_TRANSPORT",
     "RECEIVE_LOCAL_ONLY_CLASS",

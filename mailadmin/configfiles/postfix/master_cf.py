@@ -9,6 +9,7 @@ from mailadmin.configfiles import values as v
 from mailadmin.configfiles.files import with_header
 from mailadmin.configfiles.postfix.params import (
     ALIAS_POLICY_SERVICE,
+    AMAVIS_PROBE_RCPT,
     AMAVIS_TRANSPORT,
     MAILFILTER_TRANSPORT,
     UCE_RBL_CHECKS,
@@ -136,7 +137,8 @@ def _amavis_services(cf: ContentFilter, syslog_name: str) -> list[str]:
             ("smtpd_helo_restrictions", ""),
             ("smtpd_sender_restrictions", ""),
             ("smtpd_relay_restrictions", ""),
-            ("smtpd_recipient_restrictions", "permit_mynetworks,reject"),
+            ("smtpd_recipient_restrictions",
+             f"check_recipient_access,inline:{{{AMAVIS_PROBE_RCPT}=REJECT}},permit_mynetworks,reject"),
             ("smtpd_data_restrictions", ""),
             ("smtpd_end_of_data_restrictions", ""),
             ("smtpd_sasl_auth_enable", "no"),

@@ -21,6 +21,9 @@ ALIAS_POLICY_SERVICE = "mailadmin_alias_policy"
 MAILFILTER_TRANSPORT = "mailfilter"
 # The master.cf transport that carries mail to amavisd (CFG-03, the content filter).
 AMAVIS_TRANSPORT = "smtp-amavis"
+# The content filter's smoke test sends a probe to this recipient through amavisd; the smtpd amavis hands
+# mail back to refuses it (and only it), so the probe goes the whole way and is never queued.
+AMAVIS_PROBE_RCPT = "smoke-probe@mailadmin.invalid"
 
 DURATION = re.compile(r"\d{1,6}[smhdw]?")
 # UCE controls (mailadmin/configfiles/registry/postfix_uce.py): the console's own main.cf names. The

@@ -137,6 +137,7 @@ def probe(port: int) -> str:
         f"From: <>\r\nTo: <{AMAVIS_PROBE_RCPT}>\r\nSubject: mailadmin content filter smoke test\r\n"
         "Message-ID: <smoke-probe@mailadmin.invalid>\r\n\r\nA probe; it is refused after the scan.\r\n"
     )
+    reply: bytes | str
     try:
         with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
             smtp.ehlo("smoke-test.mailadmin.invalid")
@@ -147,7 +148,7 @@ def probe(port: int) -> str:
         code, reply = exc.smtp_code, exc.smtp_error
     except (OSError, smtplib.SMTPException) as exc:
         raise StackError(f"amavisd at 127.0.0.1:{port} did not take the probe: {exc}") from exc
-    answer = reply.decode("utf-8", "replace").replace("\n", " ")
+    answer = (reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply).replace("\n", " ")
     if code < 500 or AMAVIS_PROBE_RCPT not in answer:
         raise StackError(f"the probe through amavisd got {code} {answer} (expected Postfix's refusal)")
     return f"probe through amavisd at 127.0.0.1:{port}, refused behind it as meant: {code} {answer}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from configuration.views import history, overview, service
+from configuration.views import history, overview, service, uce
 
 MENU_SERVICES = ("postfix", "cyrus", "slapd", "nginx", "proftpd", "amavis")
 
@@ -17,5 +17,6 @@ urlpatterns = [
         for name in MENU_SERVICES
     ),
     *history.urlpatterns,
+    *uce.urlpatterns,
     *service.urlpatterns,
 ]

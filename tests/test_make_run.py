@@ -120,6 +120,8 @@ def test_run_serves_the_login_page_and_stop_leaves_nothing(searchable_tmp: Path)
         time.sleep(0.1)
     assert ours(var) == []
     # Daemons whose command line does not name the dir (redis, postgres' children): their ports are free.
-    ports = [port] + [int(stack_env[k]) for k in ("SMTP_PORT", "SUBMISSION_PORT", "IMAP_PORT", "LMTP_PORT")]
+    # amavisd renames itself ("amavisd (master)"): its port and clamd's are checked too.
+    names = ("SMTP_PORT", "SUBMISSION_PORT", "IMAP_PORT", "LMTP_PORT", "AMAVIS_PORT", "CLAMD_PORT")
+    ports = [port] + [int(stack_env[k]) for k in names]
     ports += [urlsplit(stack_env[k]).port or 0 for k in ("LDAP_URI", "REDIS_URL", "DATABASE_URL")]
     assert [p for p in ports if listening(p)] == []

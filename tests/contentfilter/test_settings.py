@@ -84,3 +84,18 @@ def test_hostile_values_are_refused_and_nothing_changes(
     assert store.load(menu, "amavis") == before
     assert svc.config_path("amavisd.conf").read_bytes() == conf
     assert svc.config_path("main.cf").read_bytes() == main_cf
+
+
+def test_virus_discard_keeps_no_copy(settings_restored: Any, rcpt: tuple[str, str]) -> None:
+    stack = settings_restored
+    cftool.apply(stack, {"virus_action": "discard"})
+    uid, to = rcpt
+    start = cftool.log_size(stack.layout.amavis_log)
+    send(SENDER, [to], cftool.message(SENDER, to, "virus dropped", "x\n", attachment=cftool.EICAR))
+    line = cftool.wait_log(stack.layout.amavis_log, start, "Blocked INFECTED")
+    assert to in line and "Quarantined" not in line
+    send(SENDER, [to], cftool.message(SENDER, to, "after", "Hello.\n"))
+    (raw,) = fetch_all(uid, 1)
+    assert parse(raw)["Subject"] == "after"
+    folder = stack.layout.quarantine / "virus"
+    assert not any(b"Subject: virus dropped" in p.read_bytes() for p in folder.glob("*"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from mailadmin.configfiles.postfix import (
     render_main_cf,
     render_master_cf,
 )
+from mailadmin.configfiles.postfix.params import UCE_RBL_SITES
 from mailadmin.configfiles.postfix_maps import PostfixMaps, install_tables
 from mailadmin.configfiles.postfix_tables import LdapTable
 from mailadmin.configfiles.saslauthd import render_sasl_app_conf
@@ -83,7 +85,9 @@ class Postfix(PostfixMenu, Service):
             content_filter=ContentFilter(filter_port=ports.mailfilter, reinject_port=ports.reinject),
             # the SMTP relay rules (DLV-04, mailadmin/stack/policyd.py): asked first, 451 while it is down
             relay_policy=RelayPolicy(port=ports.policyd),
-            menu={k: val for k, val in menu.items() if not k.startswith("ldap_")},
+            # the UCE blocklist zones become reject_rbl_client checks (restrictions.with_uce_checks)
+            rbl_sites=tuple(z for z in re.split(r"[,\s]+", menu.get(UCE_RBL_SITES, "")) if z),
+            menu={k: val for k, val in menu.items() if not k.startswith("ldap_") and k != UCE_RBL_SITES},
         )
 
     def prepare(self) -> None:

@@ -4,6 +4,7 @@ render main.cf from the same stored values."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import smtplib
@@ -16,6 +17,7 @@ from typing import Any, cast
 from mailadmin import postfix
 from mailadmin.configfiles import atomic_write, contract, store
 from mailadmin.configfiles.postfix import PostfixParams, render_main_cf
+from mailadmin.configfiles.postfix.params import UCE_RBL_CHECKS, UCE_RBL_SITES
 from mailadmin.configfiles.postfix_maps import PostfixMaps
 from mailadmin.configfiles.postfix_tables import render_ldap_table
 from mailadmin.stack.base import Context
@@ -93,6 +95,11 @@ class PostfixMenu:
         values = postfix.postconf_n(directory or self.etc)
         if directory is not None and "config_directory" in values:
             values["config_directory"] = str(self.etc)  # a staged copy names itself (validate_dir)
+        # the blocklist zones as the menu holds them (main.cf: one reject_rbl_client per zone)
+        checks = values.pop(UCE_RBL_CHECKS, "")
+        zones = [item for item in re.split(r"[,\s]+", checks) if item and item != "reject_rbl_client"]
+        if zones:
+            values[UCE_RBL_SITES] = ", ".join(zones)
         return values
 
     def reload(self) -> None:

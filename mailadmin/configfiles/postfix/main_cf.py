@@ -16,6 +16,7 @@ from mailadmin.configfiles.postfix.restrictions import (
     with_alias_senders,
     with_relay_policy,
     with_submission_recipients,
+    with_uce_checks,
 )
 from mailadmin.configfiles.postfix_tables import table_ref
 
@@ -91,6 +92,7 @@ def render_main_cf(p: PostfixParams) -> str:
     settings += _content_filter_settings(p.content_filter)
     settings += check_table_settings(p.checks_dir)
     settings = with_relay_policy(settings, p.relay_policy)
+    settings = with_uce_checks(settings, p.rbl_sites)
     settings = with_submission_recipients(settings)
     settings = with_menu(settings, p.menu)
     known = {key for key, _ in settings}

@@ -10,6 +10,7 @@ from mailadmin.configfiles.files import with_header
 from mailadmin.configfiles.postfix.params import (
     ALIAS_POLICY_SERVICE,
     MAILFILTER_TRANSPORT,
+    UCE_RBL_CHECKS,
     AliasSenders,
     ContentFilter,
     LocalOnly,
@@ -152,6 +153,8 @@ def render_master_cf(p: PostfixParams) -> str:
                     ("syslog_name", f"{v.word('syslog_name', p.syslog_name)}/submission"),
                     ("smtpd_sasl_auth_enable", "yes"),
                     ("smtpd_client_restrictions", "permit_sasl_authenticated,reject"),
+                    # logged-in users are not refused for their (dial-up) address: no blocklists here
+                    (UCE_RBL_CHECKS, ""),
                     *submission_checks(
                         local_only=p.local_only,
                         sender_login_tables=p.sender_login_tables,

@@ -21,6 +21,15 @@ ALIAS_POLICY_SERVICE = "mailadmin_alias_policy"
 MAILFILTER_TRANSPORT = "mailfilter"
 
 DURATION = re.compile(r"\d{1,6}[smhdw]?")
+# UCE controls (mailadmin/configfiles/registry/postfix_uce.py): the console's own main.cf names. The
+# recipient checks are a menu value written as a main.cf line; the blocklist zones are a menu value that
+# main.cf holds as UCE_RBL_CHECKS (one reject_rbl_client per zone). Both are named as $name in
+# smtpd_recipient_restrictions.
+UCE_RECIPIENT_CHECKS = "mailadmin_uce_recipient_checks"
+UCE_RBL_SITES = "mailadmin_uce_rbl_sites"
+UCE_RBL_CHECKS = "mailadmin_uce_rbl_checks"
+_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+RBL_ZONE = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})+")
 WHEN_DOWN = ("defer", "dunno")
 
 
@@ -118,6 +127,8 @@ class PostfixParams:
     alias_senders: AliasSenders | None = None
     content_filter: ContentFilter | None = None
     relay_policy: RelayPolicy | None = None
+    # DNS blocklist zones (the menu's UCE_RBL_SITES): a reject_rbl_client each (restrictions.with_uce_checks)
+    rbl_sites: Sequence[str] = ()
     message_size_limit: int = 50 * 1024 * 1024
     minimal_backoff_time: str = "1h"
     maximal_backoff_time: str = "4h"

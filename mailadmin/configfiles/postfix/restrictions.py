@@ -19,8 +19,11 @@ from mailadmin.configfiles.postfix.params import (
     ALIAS_LOCAL_SENDERS_REPLY,
     ALIAS_POLICY_SERVICE,
     DURATION,
+    RBL_ZONE,
     RECEIVE_LOCAL_ONLY_REPLY,
     SEND_LOCAL_ONLY_REPLY,
+    UCE_RBL_CHECKS,
+    UCE_RECIPIENT_CHECKS,
     WHEN_DOWN,
     AliasSenders,
     LocalOnly,
@@ -157,6 +160,30 @@ def with_relay_policy(settings: Settings, rp: RelayPolicy | None) -> Settings:
             *(["reject_sender_login_mismatch"] if out.get("smtpd_sender_login_maps") else []),
         ]
     )
+    return list(out.items())
+
+
+def with_uce_checks(settings: Settings, rbl_sites: Sequence[str]) -> Settings:
+    """The UCE controls' recipient checks and DNS blocklists (CFG-02), as `$name` references in
+    smtpd_recipient_restrictions: after the leading policy checks (the relay rules come first), before the
+    alias-sender and local-only triggers (whose classes may end the list with OK, which would skip a check
+    placed after them). Both parameters are always written, empty by default, so a menu value replaces the
+    line where it stands and Postfix never sees an undefined name; the submission service empties the
+    blocklist one (master_cf.submission_checks)."""
+    checks = []
+    for i, zone in enumerate(rbl_sites):
+        if not RBL_ZONE.fullmatch(zone):
+            raise v.ConfigValueError(f"rbl_sites[{i}]", "must be a DNS zone such as zen.spamhaus.org", zone)
+        checks.append(f"reject_rbl_client {zone}")
+    out = dict(settings)
+    present = [r for r in out.get("smtpd_recipient_restrictions", "").split(", ") if r]
+    lead = 0
+    while lead < len(present) and present[lead].startswith("check_policy_service"):
+        lead += 1
+    ours = [f"${UCE_RECIPIENT_CHECKS}", f"${UCE_RBL_CHECKS}"]
+    out[UCE_RECIPIENT_CHECKS] = out.get(UCE_RECIPIENT_CHECKS, "")
+    out[UCE_RBL_CHECKS] = ", ".join(checks)
+    out["smtpd_recipient_restrictions"] = ", ".join([*present[:lead], *ours, *present[lead:]])
     return list(out.items())
 
 

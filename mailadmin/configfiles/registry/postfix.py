@@ -18,12 +18,14 @@ from django.utils.translation import gettext_lazy as _
 from mailadmin.configfiles.registry import Group, Kind, Param, Registry
 from mailadmin.configfiles.registry.postfix_checks import CHECKS, CHECKS_PARAMS
 from mailadmin.configfiles.registry.postfix_ldap import LDAP, LDAP_PARAMS
+from mailadmin.configfiles.registry.postfix_uce import UCE, UCE_PARAMS
 
 LOCAL, SMTPD, RELAY, LIMITS, QUEUE, TLS = "local", "smtpd", "relay", "limits", "queue", "tls"
 
 GROUPS = (
     Group(LOCAL, _("Local delivery and addresses")),
     Group(SMTPD, _("SMTP server")),
+    Group(UCE, _("UCE controls: HELO, sender, recipient and blocklist checks")),
     Group(RELAY, _("Relay and networks")),
     Group(LIMITS, _("Limits and sizes")),
     Group(QUEUE, _("Queue and retry")),
@@ -163,15 +165,9 @@ SMTPD_PARAMS: tuple[Param, ...] = (
           help=_(
         "The text after 220 in the server's greeting. It must start with the host name; say no more about "
         "the software than needed. $name refers to another parameter. Example: $myhostname ESMTP.")),
-    Param("smtpd_helo_required", Kind.BOOLEAN, SMTPD, example="yes", help=_(
-        "Whether a client must introduce itself with HELO or EHLO before MAIL FROM; many spam tools do not. "
-        "Example: yes.")),
     Param("smtpd_delay_reject", Kind.BOOLEAN, SMTPD, example="yes", help=_(
         "Whether refusals from the client, HELO and sender checks wait until RCPT TO, so the log names the "
         "recipient and clients that give up on an early refusal behave. Example: yes.")),
-    Param("disable_vrfy_command", Kind.BOOLEAN, SMTPD, example="yes", help=_(
-        "Whether the VRFY command is switched off, so nobody can ask the server which addresses exist. "
-        "Example: yes.")),
     Param("smtpd_timeout", Kind.TIME, SMTPD, unit="seconds", example="300s", minimum=1, help=_(
         "How long the SMTP server waits for the client's next command, or for it to take a reply, before "
         "it hangs up. A bare number counts seconds. Example: 300s.")),
@@ -196,40 +192,6 @@ SMTPD_PARAMS: tuple[Param, ...] = (
     Param("broken_sasl_auth_clients", Kind.BOOLEAN, SMTPD, example="no", help=_(
         "Whether AUTH is also announced in the non-standard form that very old Outlook versions expect. "
         "Example: no.")),
-    Param("strict_rfc821_envelopes", Kind.BOOLEAN, SMTPD, example="no", help=_(
-        "Whether MAIL FROM and RCPT TO must be written exactly as the standard says (angle brackets, no "
-        "comments). Some sloppy software then cannot send. Example: no.")),
-    Param("smtpd_reject_unlisted_sender", Kind.BOOLEAN, SMTPD, example="yes", help=_(
-        "Whether a MAIL FROM address in a hosted domain is refused when no account or alias has it, which "
-        "stops forged local senders. Example: yes.")),
-    Param("smtpd_client_restrictions", Kind.LIST, SMTPD, empty=True,
-          example="permit_mynetworks, reject_unknown_reverse_client_hostname",
-          pattern=one_of("permit_mynetworks", "permit_sasl_authenticated", "reject_unknown_client_hostname",
-                         "reject_unknown_reverse_client_hostname", "reject_unauth_pipelining",
-                         "warn_if_reject", "permit", "reject"), help=_(
-        "Checks on the connecting client, in order; an unknown or unresolvable client can be refused here. "
-        "Example: permit_mynetworks, reject_unknown_reverse_client_hostname.")),
-    Param("smtpd_helo_restrictions", Kind.LIST, SMTPD, empty=True,
-          example="permit_mynetworks, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname",
-          pattern=one_of("permit_mynetworks", "permit_sasl_authenticated", "reject_invalid_helo_hostname",
-                         "reject_non_fqdn_helo_hostname", "reject_unknown_helo_hostname", "warn_if_reject",
-                         "permit"), help=_(
-        "Checks on the name a client gives in HELO/EHLO, in order; a client that skips HELO escapes them "
-        "unless smtpd_helo_required is on. "
-        "Example: permit_mynetworks, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname.")),
-    Param("smtpd_data_restrictions", Kind.LIST, SMTPD, example="reject_unauth_pipelining", empty=True,
-          pattern=one_of("reject_unauth_pipelining", "reject_multi_recipient_bounce", "permit_mynetworks",
-                         "warn_if_reject", "permit"), help=_(
-        "Checks made when the client sends DATA, in order: for example refusing clients that talk before "
-        "they are asked to. Example: reject_unauth_pipelining.")),
-    Param("unknown_client_reject_code", Kind.NUMBER, SMTPD, unit="SMTP code", example="450", minimum=400,
-          maximum=599, help=_(
-        "The reply code when reject_unknown_client_hostname refuses a client; a 4xx code lets it retry, "
-        "which is safer while DNS trouble is possible. Example: 450.")),
-    Param("unknown_hostname_reject_code", Kind.NUMBER, SMTPD, unit="SMTP code", example="450",
-          minimum=400, maximum=599, help=_(
-        "The reply code when reject_unknown_helo_hostname refuses a HELO name that has no DNS record. "
-        "Example: 450.")),
     Param("smtputf8_enable", Kind.BOOLEAN, SMTPD, example="no", help=_(
         "Whether the server announces SMTPUTF8, i.e. accepts addresses and headers in UTF-8. Leave it off "
         "unless every part of the mail flow handles such addresses. Example: no.")),
@@ -247,9 +209,6 @@ SMTPD_PARAMS: tuple[Param, ...] = (
           help=_(
         "Who may relay: clients in mynetworks and logged-in users; everyone else only to hosted domains. "
         "The relay rules' policy check sits here too.")),
-    Param("smtpd_sender_restrictions", Kind.LIST, SMTPD, example="reject_sender_login_mismatch",
-          fixed=_STACK, help=_(
-        "Set by the submission service: a login may send only as one of its own addresses.")),
     Param("smtpd_restriction_classes", Kind.LIST, SMTPD, example="mailadmin_send_local_only",
           fixed=_STACK, help=_(
         "Names the console's restriction classes (local-only accounts, alias senders) that the directory "
@@ -565,6 +524,7 @@ POSTFIX = Registry(
     params=(
         *LOCAL_PARAMS,
         *SMTPD_PARAMS,
+        *UCE_PARAMS,
         *RELAY_PARAMS,
         *LIMITS_PARAMS,
         *QUEUE_PARAMS,

@@ -286,6 +286,25 @@ def pattern_offset(rule: Rule, rendered_offset: int) -> int:
     return origin[offset] if offset < len(text) else len(rule.pattern)
 
 
+def loads_rendered(text: str) -> list[Rule]:
+    """The rules of a rendered table, read back from its lines (for putting PCRE's complaints onto a rule:
+    the slashes the console escaped come back unescaped, and the action and text are not needed)."""
+    rules = []
+    for line in text.split("\n"):
+        if not line.startswith("/" + PREFIX):
+            continue
+        i, out = len(PREFIX) + 1, []
+        while i < len(line) and line[i] != "/":
+            if line[i] == "\\" and i + 1 < len(line):
+                out.append(line[i : i + 2] if line[i + 1] != "/" else "/")
+                i += 2
+                continue
+            out.append(line[i])
+            i += 1
+        rules.append(Rule("".join(out), "WARN"))
+    return rules
+
+
 def check_table_settings(directory: Path | None) -> list[tuple[str, str]]:
     """main.cf's lines naming each table's file in `directory`. The MIME and nested header tables are tried
     first and then the header checks: Postfix applies header_checks to those headers too unless told

@@ -11,7 +11,7 @@ from configuration.models import ConfigChange
 from configuration.services import Unavailable, target
 from mailadmin.configfiles import store
 from mailadmin.configfiles.change import diff
-from mailadmin.configfiles.registry import Param, Registry
+from mailadmin.configfiles.registry import Kind, Param, Registry
 from mailadmin.configfiles.registry.catalog import REGISTRIES, every_param, registry
 
 
@@ -65,7 +65,10 @@ def service_page(service: str) -> ServicePage:
                 stored=stored.values.get(p.name),
             )
             for p in reg.in_group(group.key)
+            if p.kind is not Kind.RULES  # the checks tables have their own pages (views/checks.py)
         ]
+        if not fields:
+            continue
         sections.append(Section(key=group.key, title=str(group.title), fields=fields))
     return ServicePage(
         registry=reg, version=stored.version, sections=sections, hand_edits=hand_edits(service)

@@ -41,6 +41,11 @@ class ServicePage:
     sections: list[Section]
     hand_edits: dict[str, str]  # file -> diff of the edit (what the menu last wrote -> what is on disk)
 
+    @property
+    def shown_names(self) -> set[str]:
+        """The parameters with a field on the page (an error for any other is shown above the form)."""
+        return {f.param.name for s in self.sections for f in s.fields}
+
 
 def services() -> list[Registry]:
     return list(REGISTRIES.values())

@@ -13,6 +13,7 @@ from mailadmin.configfiles import store
 from mailadmin.configfiles.change import diff
 from mailadmin.configfiles.registry import Kind, Param, Registry
 from mailadmin.configfiles.registry.catalog import REGISTRIES, every_param, registry
+from mailadmin.configfiles.registry.postfix_uce import UCE
 
 
 @dataclass(frozen=True)
@@ -131,3 +132,23 @@ def current_version(service: str) -> int | None:
         return store.load(target(service)[2], service).version
     except Unavailable:
         return None
+
+
+@dataclass(frozen=True)
+class Restriction:
+    name: str
+    written: str  # as main.cf has it
+    expanded: str  # with every $parameter replaced, as smtpd walks it
+
+
+def uce_page() -> tuple[ServicePage, list[Restriction]]:
+    """The UCE controls of the Postfix service (their own group) and the restriction lists they end up in,
+    read from the running configuration by postconf."""
+    page = service_page("postfix")
+    only = [s for s in page.sections if s.key == UCE]
+    svc, _reg, _menu = target("postfix")
+    lists: list[tuple[str, str, str]] = getattr(svc, "restrictions", lambda: [])()
+    return (
+        ServicePage(registry=page.registry, version=page.version, sections=only, hand_edits=page.hand_edits),
+        [Restriction(name, written, expanded) for name, written, expanded in lists],
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from configuration.views import checks, history, overview, service
+from configuration.views import checks, history, overview, service, uce
 
 MENU_SERVICES = ("postfix", "cyrus", "slapd", "nginx", "proftpd")
 
@@ -18,5 +18,6 @@ urlpatterns = [
         for name in MENU_SERVICES
     ),
     *history.urlpatterns,
+    *uce.urlpatterns,
     *service.urlpatterns,
 ]

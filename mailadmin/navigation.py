@@ -107,7 +107,7 @@ MENU: tuple[Section, ...] = (
             Item("webserver", _("Web server"), Level.ADMIN, "CFG-01", "config_nginx"),
             Item("ftp", _("Free/busy FTP"), Level.ADMIN, "CFG-01", "config_proftpd"),
             Item("help", _("Help browser"), Level.ADMIN, "CFG-06", "config_help"),
-            Item("uce", _("UCE controls"), Level.ADMIN, "CFG-02", "uce_checks"),
+            Item("uce", _("UCE controls"), Level.ADMIN, "CFG-02", "config_uce"),
             Item("content-filter", _("Content filtering"), Level.ADMIN, "CFG-03"),
             Item("replication", _("LDAP replication"), Level.ADMIN, "CFG-04"),
             Item("distributed", _("Distributed mail"), Level.ADMIN, "CFG-05"),

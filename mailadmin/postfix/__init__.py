@@ -59,6 +59,18 @@ def postconf_n(config_dir: str | Path) -> dict[str, str]:
     return _parameters(result.stdout)
 
 
+def postconf_values(config_dir: str | Path, names: list[str], *, expand: bool = False) -> dict[str, str]:
+    """Several parameters' values as Postfix uses them (set or default) in one run; `expand`: with every
+    `$name` replaced by its value (`postconf -x`), as smtpd sees the restriction lists."""
+    if not names or not all(re.fullmatch(r"[a-z0-9_]{1,100}", n) for n in names):
+        raise PostfixError(f"not parameter names: {names!r}")
+    argv = [_bin("postconf"), "-c", _dir(config_dir), *(["-x"] if expand else []), *names]
+    result = _run(argv)
+    if result.returncode != 0 or _complaints(result.stderr):
+        raise PostfixError(f"postconf {' '.join(names)} failed: {result.stderr.strip()}")
+    return _parameters(result.stdout)
+
+
 @functools.cache
 def postconf_d() -> dict[str, str]:
     """Every parameter's built-in default (`postconf -d`) of the installed Postfix; asked once per process."""

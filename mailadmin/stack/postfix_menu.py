@@ -25,6 +25,15 @@ from mailadmin.stack.base import Context
 from mailadmin.stack.config import Layout
 from mailadmin.stack.process import StackError
 
+# the lists smtpd walks, in the order of the SMTP dialogue
+RESTRICTION_LISTS = (
+    "smtpd_client_restrictions",
+    "smtpd_helo_restrictions",
+    "smtpd_sender_restrictions",
+    "smtpd_relay_restrictions",
+    "smtpd_recipient_restrictions",
+    "smtpd_data_restrictions",
+)
 SMOKE_RELOAD_WAIT = 5.0  # seconds the old smtpd generation may still answer after a reload
 
 
@@ -53,6 +62,13 @@ class PostfixMenu:
         files.update({f"{t.name}.cf": render_ldap_table(t) for t in self.maps(settings).tables()})
         files.update(postfix_checks.render_files(settings))
         return files
+
+    def restrictions(self) -> list[tuple[str, str, str]]:
+        """The running smtpd_*_restrictions, each as written in main.cf and as smtpd expands it: the policy
+        service, the UCE checks and the local-only triggers in the order Postfix applies them."""
+        written = postfix.postconf_values(self.etc, list(RESTRICTION_LISTS))
+        expanded = postfix.postconf_values(self.etc, list(RESTRICTION_LISTS), expand=True)
+        return [(name, written.get(name, ""), expanded.get(name, "")) for name in RESTRICTION_LISTS]
 
     def config_path(self, file: str) -> Path:
         if file in checks.BY_FILE:

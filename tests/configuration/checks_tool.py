@@ -43,5 +43,6 @@ def send(sender: str, recipient: str, subject: str, body: str = "Hello.\r\n") ->
         try:
             smtp.sendmail(sender, [recipient], message.encode())
         except smtplib.SMTPDataError as exc:
-            return exc.smtp_code, exc.smtp_error.decode(errors="replace")
+            error = exc.smtp_error
+            return exc.smtp_code, error.decode(errors="replace") if isinstance(error, bytes) else error
     return 250, ""

@@ -70,7 +70,13 @@ def test_hold_puts_the_message_in_the_hold_queue(
     admin = login(personas.admin)
     sender = f"{unique('hold')}@{personas.domain_a}"
     try:
-        add_rule(admin, "header-checks", "^Subject: .*holdme", "HOLD", "held by the test")
+        confirm = propose_rule(admin, "header-checks", "^Subject: .*holdme", "HOLD", "held by the test")
+        tested = admin.post(
+            f"{BASE}/header-checks/test/", {"line": "Subject: please holdme", "token": token(confirm)}
+        )
+        said = tested.content.decode()
+        assert "Rule 1 matches" in said and "HOLD held by the test" in said
+        apply(admin, confirm)
         assert send(sender, "nobody@remote.example", "please holdme")[0] == 250
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not q.by_sender(sender):

@@ -122,3 +122,22 @@ def test_move_and_delete_through_the_pages(
     apply(admin, edit)
     assert "No rule matches" in answer()
     assert "edited" in admin.get(f"{BASE}/header-checks/").content.decode()
+
+
+def test_a_hand_edited_table_is_shown_cannot_be_adopted_and_can_be_overwritten(
+    login: Callable[..., Client], personas: Personas, checks_restored: Any
+) -> None:
+    admin = login(personas.admin)
+    path = checks_restored.config_path("body_checks.pcre")
+    written = path.read_text(encoding="utf-8")
+    path.write_text(written + "/by hand/ DISCARD\n", encoding="utf-8")
+    page = admin.get("/configuration/postfix/").content.decode()
+    assert "Edited outside the console" in page and "body_checks.pcre" in page
+    assert "+/by hand/ DISCARD" in page
+    adopt = admin.post("/configuration/postfix/hand-edit/", {"action": "adopt"}, follow=True)
+    assert "overwrite it instead" in adopt.content.decode()
+    assert path.read_text(encoding="utf-8").endswith("/by hand/ DISCARD\n")
+    overwrite = admin.post("/configuration/postfix/hand-edit/", {"action": "overwrite"})
+    assert "-/by hand/ DISCARD" in overwrite.content.decode()
+    apply(admin, overwrite)
+    assert path.read_text(encoding="utf-8") == written

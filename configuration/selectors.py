@@ -11,7 +11,7 @@ from configuration.models import ConfigChange
 from configuration.services import Unavailable, target
 from mailadmin.configfiles import store
 from mailadmin.configfiles.change import diff
-from mailadmin.configfiles.registry import Param, Registry
+from mailadmin.configfiles.registry import Kind, Param, Registry
 from mailadmin.configfiles.registry.catalog import REGISTRIES, every_param, registry
 from mailadmin.configfiles.registry.postfix_uce import UCE
 
@@ -42,6 +42,11 @@ class ServicePage:
     sections: list[Section]
     hand_edits: dict[str, str]  # file -> diff of the edit (what the menu last wrote -> what is on disk)
 
+    @property
+    def shown_names(self) -> set[str]:
+        """The parameters with a field on the page (an error for any other is shown above the form)."""
+        return {f.param.name for s in self.sections for f in s.fields}
+
 
 def services() -> list[Registry]:
     return list(REGISTRIES.values())
@@ -66,7 +71,10 @@ def service_page(service: str) -> ServicePage:
                 stored=stored.values.get(p.name),
             )
             for p in reg.in_group(group.key)
+            if p.kind is not Kind.RULES  # the checks tables have their own pages (views/checks.py)
         ]
+        if not fields:
+            continue
         sections.append(Section(key=group.key, title=str(group.title), fields=fields))
     return ServicePage(
         registry=reg, version=stored.version, sections=sections, hand_edits=hand_edits(service)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from configuration.views import history, overview, service, uce
+from configuration.views import checks, history, overview, service, uce
 
 MENU_SERVICES = ("postfix", "cyrus", "slapd", "nginx", "proftpd", "amavis")
 
 urlpatterns = [
     *overview.urlpatterns,
+    *checks.urlpatterns,  # uce/checks/...: before `<slug:service>/` takes "uce" for a service
     *(
         path(f"{name}/", service.service_form, {"service": name}, name=f"config_{name}")
         for name in MENU_SERVICES

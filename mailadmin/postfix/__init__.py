@@ -163,3 +163,27 @@ def postmap_query(key: str, table: str, config_dir: str | Path) -> str | None:
     if result.returncode == 1 and not result.stdout.strip():
         return None
     raise PostfixError(f"postmap -q {key!r} {table}: exit {result.returncode} {result.stderr.strip()}")
+
+
+def pcre_lookup(
+    lines: list[str], table: str | Path, config_dir: str | Path
+) -> tuple[dict[str, str], list[str]]:
+    """Look each of `lines` up in the `pcre:` table file `table` (one postmap run, `-q -`): the lines that
+    matched with the table's answer, and postmap's warnings. A pattern PCRE cannot compile, or one that hits
+    its match limit, is only a warning (postmap skips the rule and goes on), so the caller reads them."""
+    path = _dir(table)
+    if any(ch in line for line in lines for ch in "\n\r\0"):
+        raise PostfixError("a lookup line must not contain a newline or NUL")
+    result = _run(
+        [_bin("postmap"), "-c", _dir(config_dir), "-q", "-", f"pcre:{path}"],
+        timeout=30,
+        stdin="".join(f"{line}\n" for line in lines),
+    )
+    if result.returncode not in (0, 1):
+        raise PostfixError(f"postmap -q - pcre:{path}: exit {result.returncode} {result.stderr.strip()}")
+    found: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        key, sep, value = line.rpartition("\t")  # the value has no tab (checks.py refuses one)
+        if sep:
+            found.setdefault(key, value)
+    return found, _complaints(result.stderr)

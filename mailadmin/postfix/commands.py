@@ -36,13 +36,24 @@ def _dir(config_dir: str | Path) -> str:
     return path
 
 
-def _run(argv: list[str], *, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+def _run(
+    argv: list[str], *, timeout: float = TIMEOUT, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Output goes through temp files, not pipes: `postfix start` leaves a background `check-warn` holding
-    its stdout for seconds, and reading a pipe would wait for that helper too."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    its stdout for seconds, and reading a pipe would wait for that helper too. `stdin`: text fed to the
+    command (from a temp file as well)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp:
+        if stdin is not None:
+            inp.write(stdin.encode())
+            inp.seek(0)
         try:
             proc = subprocess.run(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=timeout, check=False
+                argv,
+                stdin=inp if stdin is not None else subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired as exc:
             raise PostfixError(f"{shlex.join(argv)} did not finish within {timeout} s") from exc

@@ -16,6 +16,7 @@ from mailadmin.configfiles.postfix import (
     ContentFilter,
     PostfixParams,
     RelayPolicy,
+    checks,
     render_main_cf,
     render_master_cf,
 )
@@ -23,6 +24,7 @@ from mailadmin.configfiles.postfix.params import UCE_RBL_SITES
 from mailadmin.configfiles.postfix_maps import PostfixMaps, install_tables
 from mailadmin.configfiles.postfix_tables import LdapTable
 from mailadmin.configfiles.saslauthd import render_sasl_app_conf
+from mailadmin.stack import postfix_checks
 from mailadmin.stack.base import POSTFIX_BIND, Service, banner, require
 from mailadmin.stack.postfix_menu import PostfixMenu
 from mailadmin.stack.process import terminate, wait_gone
@@ -103,7 +105,13 @@ class Postfix(PostfixMenu, Service):
             relay_policy=RelayPolicy(port=ports.policyd),
             # the UCE blocklist zones become reject_rbl_client checks (restrictions.with_uce_checks)
             rbl_sites=tuple(z for z in re.split(r"[,\s]+", menu.get(UCE_RBL_SITES, "")) if z),
-            menu={k: val for k, val in menu.items() if not k.startswith("ldap_") and k != UCE_RBL_SITES},
+            # the header and body checks tables, in etc/ beside main.cf (postfix_checks.py)
+            checks_dir=self.etc,
+            menu={
+                k: val
+                for k, val in menu.items()
+                if not k.startswith("ldap_") and k != UCE_RBL_SITES and k not in checks.BY_PARAM
+            },
         )
 
     def prepare(self) -> None:
@@ -124,6 +132,12 @@ class Postfix(PostfixMenu, Service):
         # backdate: a main.cf younger than 2 s makes every Postfix program nap until it is older
         atomic_write(self.etc / "main.cf", render_main_cf(params), backdate=3)
         atomic_write(self.etc / "master.cf", render_master_cf(params), backdate=3)
+        # main.cf names the checks tables: they exist before Postfix starts (an empty one matches nothing)
+        for name, text in postfix_checks.render_files(self.stored()).items():
+            kept = keep_hand_edit(self.etc / name)
+            if kept is not None:
+                print(f"postfix: {name} was edited by hand; the edit is kept in {kept}", file=sys.stderr)
+            atomic_write(self.etc / name, text, mode=0o644)
         # bind_pw inside; smtpd, cleanup and trivial-rewrite read the tables as user postfix. Each one is
         # proved with a `postmap -q` probe against the running slapd before it replaces the old one.
         install_tables(self.maps(), config_dir=self.etc)

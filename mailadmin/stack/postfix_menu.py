@@ -16,10 +16,11 @@ from typing import Any, cast
 
 from mailadmin import postfix
 from mailadmin.configfiles import atomic_write, contract, store
-from mailadmin.configfiles.postfix import PostfixParams, render_main_cf
+from mailadmin.configfiles.postfix import PostfixParams, checks, render_main_cf
 from mailadmin.configfiles.postfix.params import UCE_RBL_CHECKS, UCE_RBL_SITES
 from mailadmin.configfiles.postfix_maps import PostfixMaps
 from mailadmin.configfiles.postfix_tables import render_ldap_table
+from mailadmin.stack import postfix_checks
 from mailadmin.stack.base import Context
 from mailadmin.stack.config import Layout
 from mailadmin.stack.process import StackError
@@ -57,9 +58,11 @@ class PostfixMenu:
         raise NotImplementedError
 
     def render(self, settings: Mapping[str, str]) -> dict[str, str]:
-        """main.cf and every `ldap:` table file (the `ldap_*` parameters go into each table)."""
+        """main.cf, every `ldap:` table file (the `ldap_*` parameters go into each table) and the header and
+        body checks tables (postfix_checks.py)."""
         files = {"main.cf": render_main_cf(self.params(settings))}
         files.update({f"{t.name}.cf": render_ldap_table(t) for t in self.maps(settings).tables()})
+        files.update(postfix_checks.render_files(settings))
         return files
 
     def restrictions(self) -> list[tuple[str, str, str]]:
@@ -70,6 +73,8 @@ class PostfixMenu:
         return [(name, written.get(name, ""), expanded.get(name, "")) for name in RESTRICTION_LISTS]
 
     def config_path(self, file: str) -> Path:
+        if file in checks.BY_FILE:
+            return self.etc / file
         if file != "main.cf" and file not in {f"{t.name}.cf" for t in self.maps({}).tables()}:
             raise StackError(f"postfix: {file!r} is not a file the menu manages")
         return self.etc / file
@@ -92,6 +97,8 @@ class PostfixMenu:
         problems = postfix.postfix_check(staging)
         if problems:
             raise StackError("; ".join(problems))
+        # PCRE compiles every rule of the checks tables (postmap only warns about one it cannot)
+        postfix_checks.validate_tables(staging, self.etc)
         # each changed table answers a lookup of a key that cannot exist (a bind, base or TLS mistake is an
         # error here, before the running tables are touched)
         for table in sorted(staging.glob("*.cf")):
@@ -118,7 +125,13 @@ class PostfixMenu:
         zones = [item for item in re.split(r"[,\s]+", checks) if item and item != "reject_rbl_client"]
         if zones:
             values[UCE_RBL_SITES] = ", ".join(zones)
+        # the checks tables as the menu holds them: how many rules (the file diff shows which)
+        values.update(postfix_checks.summaries(directory or self.etc))
         return values
+
+    def check_line(self, rules: list[checks.Rule], line: str) -> postfix_checks.LineAnswer:
+        """ "Test this line": postmap's answer for `line` against a staged table of `rules`."""
+        return postfix_checks.test_line(self.layout.menu / "staging", self.etc, rules, line)
 
     def reload(self) -> None:
         postfix.postfix_reload(self.etc)

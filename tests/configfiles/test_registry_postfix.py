@@ -20,11 +20,12 @@ from mailadmin.configfiles.registry.postfix_ldap import LDAP_URI
 
 POSTCONF = "/usr/sbin/postconf"
 ALLOWED = ["/etc/ssl", "/etc/postfix"]
-GROUP_ORDER = ["local", "smtpd", "uce", "relay", "limits", "queue", "tls", "ldap"]
+GROUP_ORDER = ["local", "smtpd", "uce", "relay", "limits", "queue", "tls", "ldap", "checks"]
 HOSTILE = ["a\nb", "x\\", " lead", "#x", "$(id)", "${x}", "y" * 10240]
 EDITABLE = POSTFIX.editable()
 FIXED = [p for p in POSTFIX.params if p.fixed]
-MAIN_CF = [p for p in POSTFIX.params if not p.name.startswith("ldap_")]
+# the header/body checks tables (Kind.RULES) are stored rules, each rendered into its own pcre: file
+MAIN_CF = [p for p in POSTFIX.params if not p.name.startswith("ldap_") and p.kind is not Kind.RULES]
 MAIN_CF_EDITABLE = [p for p in MAIN_CF if not p.fixed]
 
 

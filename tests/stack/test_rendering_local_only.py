@@ -86,10 +86,12 @@ def test_postfix_reads_the_rendered_classes_without_a_warning(tmp_path: Path) ->
     # port 25 has no SASL: its list leaves the login check out (else a warning per RCPT); submission names
     # the whole list
     assert conf["smtpd_recipient_restrictions"] == (
+        "$mailadmin_uce_recipient_checks, $mailadmin_uce_rbl_checks, "  # the UCE controls' checks first
         f"check_sender_access {refs['send-local-only-senders']}, "
         f"check_recipient_access {refs['receive-local-only']}"
     )
     assert conf[SUBMISSION_RECIPIENTS] == (
+        "$mailadmin_uce_recipient_checks, $mailadmin_uce_rbl_checks, "
         f"check_sasl_access {refs['send-local-only-logins']}, "
         f"check_sender_access {refs['send-local-only-senders']}, "
         f"check_recipient_access {refs['receive-local-only']}"
@@ -115,8 +117,13 @@ def test_the_submission_port_checks_who_owns_the_sender(tmp_path: Path) -> None:
 
 def test_without_local_only_nothing_is_rendered(tmp_path: Path) -> None:
     text = render_main_cf(_params(tmp_path, local_only=None, sender_login_tables=()))
-    for word in ("smtpd_restriction_classes", "smtpd_recipient_restrictions", "smtpd_sender_login_maps"):
+    for word in ("smtpd_restriction_classes", "smtpd_sender_login_maps", "check_sender_access"):
         assert word not in text
+    # only the UCE controls' (empty) checks remain in the recipient list
+    recipients = [line for line in text.splitlines() if line.startswith("smtpd_recipient_restrictions")]
+    assert recipients == [
+        "smtpd_recipient_restrictions = $mailadmin_uce_recipient_checks, $mailadmin_uce_rbl_checks"
+    ]
 
 
 BAD_REFS = [

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mailadmin.configfiles import values as v
 from mailadmin.configfiles.files import with_header
+from mailadmin.configfiles.postfix.checks import check_table_settings
 from mailadmin.configfiles.postfix.params import (
     AMAVIS_TRANSPORT,
     DURATION,
@@ -95,6 +96,7 @@ def render_main_cf(p: PostfixParams) -> str:
     settings += local_only_settings(p.local_only, mailbox_domain)
     settings = with_alias_senders(settings, p.alias_senders, mailbox_domain)
     settings += _content_filter_settings(p.content_filter)
+    settings += check_table_settings(p.checks_dir)
     settings = with_relay_policy(settings, p.relay_policy)
     settings = with_uce_checks(settings, p.rbl_sites)
     settings = with_submission_recipients(settings)

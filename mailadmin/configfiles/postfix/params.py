@@ -153,6 +153,9 @@ class PostfixParams:
     maximal_backoff_time: str = "4h"
     queue_run_delay: str = "1h"
     extra: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    # The directory of the header and body checks tables (postfix/checks.py); main.cf then always names all
+    # four (an empty table is a valid one). None: no checks.
+    checks_dir: Path | None = None
     # The Configuration menu's values (mailadmin/configfiles/registry/postfix.py, checked there): each one
     # replaces the renderer's own line of that name in place, or is added after them. Never the `ldap_*`
     # entries (those are the lookup tables' settings, see PostfixMaps).

@@ -40,6 +40,7 @@ class Kind(enum.StrEnum):
     PATH = "path"  # an absolute path inside one of the service's allowed directories
     HOST = "host"  # a host name or IPv4 address
     SECRET = "secret"  # noqa: S105 - a password: never shown, never in an error message or a diff
+    RULES = "rules"  # a header/body checks table: its rules as JSON (postfix/checks.py), never a main.cf line
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,11 @@ def check(param: Param, raw: object, *, allowed_dirs: Iterable[str] = (), forbid
         raise v.ConfigValueError(name, _("is set by the console and cannot be changed here"))
     if not isinstance(raw, str):
         raise v.ConfigValueError(name, _("must be text"), None, secret=True)
+    if param.kind is Kind.RULES:
+        # checked as a whole by its own module (rule by rule, with a larger length cap)
+        from mailadmin.configfiles.postfix import checks
+
+        return checks.canonical(checks.parse(name, raw))
     if len(raw) > MAX_VALUE:
         raise v.ConfigValueError(name, _("is longer than %(n)s characters") % {"n": MAX_VALUE})
     if raw == "" and param.empty:

@@ -16,6 +16,7 @@ import re
 from django.utils.translation import gettext_lazy as _
 
 from mailadmin.configfiles.registry import Group, Kind, Param, Registry
+from mailadmin.configfiles.registry.postfix_checks import CHECKS, CHECKS_PARAMS
 from mailadmin.configfiles.registry.postfix_ldap import LDAP, LDAP_PARAMS
 from mailadmin.configfiles.registry.postfix_uce import UCE, UCE_PARAMS
 
@@ -30,6 +31,7 @@ GROUPS = (
     Group(QUEUE, _("Queue and retry")),
     Group(TLS, _("TLS")),
     Group(LDAP, _("LDAP lookup tables")),
+    Group(CHECKS, _("Header and body checks")),  # their own pages (configuration/views/checks.py)
 )
 
 # --- shapes of values -------------------------------------------------------------------------------------
@@ -528,5 +530,6 @@ POSTFIX = Registry(
         *QUEUE_PARAMS,
         *TLS_PARAMS,
         *LDAP_PARAMS,
+        *CHECKS_PARAMS,
     ),
 )

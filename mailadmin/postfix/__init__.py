@@ -24,7 +24,7 @@ from mailadmin.postfix.queue import (  # noqa: F401 — callers use postfix.X as
     postqueue_flush,
     postqueue_lines,
     postsuper,
-    requeue_all,
+    requeue_waiting_for,
     valid_queue_id,
 )
 

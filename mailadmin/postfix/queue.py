@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import re
 import shlex
 import subprocess
@@ -183,18 +184,38 @@ def _postsuper(
     return PostsuperReport(done, warnings)
 
 
-def requeue_all(config_dir: str | Path) -> int:
-    """`postsuper -r ALL`: every queued message goes through cleanup again and so takes main.cf's content
-    filter as it is now (a message keeps the content_filter it was queued with otherwise). The content filter
-    page does this when it switches amavis off, so mail waiting for amavis is not stranded. Returns how many
-    messages postsuper says it requeued."""
-    argv = [_bin("postsuper"), "-c", _dir(config_dir), "-r", "ALL"]
-    result = _run(argv, timeout=120)
-    complaints = [c for c in _complaints(result.stderr) if ": warning: " not in c]
-    if result.returncode != 0 or complaints:
-        raise PostfixError(f"postsuper -r ALL: {'; '.join(complaints) or f'exit {result.returncode}'}")
-    match = re.search(r"Requeued: (\d+) messages?", result.stderr)
-    return int(match.group(1)) if match else 0
+def requeue_waiting_for(config_dir: str | Path, address: str) -> int:
+    """Requeue the deferred messages that wait for `address` (e.g. `127.0.0.1[127.0.0.1]:10032`, as Postfix
+    writes it in a delay reason). A queued message keeps the content filter it arrived with, so when the
+    content filter page switches amavis off, mail that could not reach amavis stays bound to it. Requeued,
+    it goes through cleanup again and takes main.cf's filter as it is now. Nothing else is touched: not the
+    hold queue (an administrator's decision), not mail deferred for other reasons (it has passed the filters
+    already and would pass them twice). Returns how many messages postsuper requeued."""
+    if not re.fullmatch(r"[0-9a-zA-Z.:\[\]-]{1,100}", address):
+        raise PostfixError(f"not an address as Postfix logs it: {address!r}")
+    needle = address.encode()
+    ids = []
+    for line in postqueue_lines(config_dir):
+        if needle not in line:
+            continue
+        item = json.loads(line)
+        reasons = (str(r.get("delay_reason", "")) for r in item.get("recipients", []))
+        if item.get("queue_name") == "deferred" and any(address in r for r in reasons):
+            ids.append(str(item["queue_id"]))
+    if not ids:
+        return 0
+    done = len(postsuper(config_dir, "requeue", ids).done)
+    wake_pickup(config_dir)
+    return done
+
+
+def wake_pickup(config_dir: str | Path) -> None:
+    """`postsuper -r` moves messages into the maildrop, where pickup finds them only at its next scan (up to
+    a minute later); `postkick public pickup W` asks it to look now, as postdrop does for new mail."""
+    result = _run([_bin("postkick"), "-c", _dir(config_dir), "public", "pickup", "W"])
+    if result.returncode != 0:
+        detail = result.stderr.strip() or f"exit {result.returncode}"
+        raise PostfixError(f"postkick public pickup W: {detail}")
 
 
 def postqueue_flush(config_dir: str | Path, queue_id: str | None = None) -> None:

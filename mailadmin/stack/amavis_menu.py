@@ -3,8 +3,10 @@ Postfix's main.cf when the page switches the filter on or off, or changes how ma
 let amavisd check the staged file (`amavisd test-config`, as the amavis user), restart amavisd (and reload
 Postfix when main.cf changed), and prove both answer. Mixed into the stack's Amavisd.
 
-Switching off also requeues Postfix's queue (`postsuper -r ALL`): a queued message keeps the content filter
-it arrived with, so mail waiting for amavis would otherwise stay bound to it.
+Switching off also requeues the deferred messages that wait for amavis (their delay reason names its port): a
+queued message keeps the content filter it arrived with, so they would otherwise stay bound to it. The hold
+queue and mail deferred for other reasons are left alone; amavisd keeps running, so mail it already holds
+drains by itself.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ class AmavisMenu:
             pf = self._postfix()
             pf.reload()
             if self._switched_off:
-                postfix.requeue_all(pf.etc)
+                postfix.requeue_waiting_for(pf.etc, f"127.0.0.1[127.0.0.1]:{self.ctx.ports.amavis}")
 
     def restart(self) -> None:
         service = cast(Any, self)

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from mailadmin import postfix
 from tests.contentfilter import cftool
-from tests.mailqueue.disclaimer_tool import fetch_all, make_user, parse, send, wait_queued
+from tests.mailqueue.disclaimer_tool import drop, fetch_all, make_user, parse, queued, send, wait_queued
 
 SENDER = "someone@example.org"
 
@@ -40,3 +40,31 @@ def test_amavis_down_mail_waits_then_is_delivered(
     msg = parse(raw)
     assert msg["Subject"] == "while down"
     assert msg["X-Virus-Scanned"] is not None
+
+
+def test_switching_off_frees_mail_waiting_for_amavis_and_leaves_the_hold_queue(
+    stack: Any, filter_on: Any, domain: str, unique: Callable[[str], str]
+) -> None:
+    """Mail deferred because amavisd did not answer is requeued when the page switches the filter off (and is
+    then delivered unscanned); a message an administrator put on hold stays on hold."""
+    amavis = filter_on
+    waiting, held = unique("wt"), unique("hd")
+    for uid in (waiting, held):
+        make_user(domain, uid)
+    amavis.stop()
+    try:
+        send(SENDER, [f"{held}@{domain}"], cftool.message(SENDER, f"{held}@{domain}", "held", "x\n"))
+        held_id = str(wait_queued(f"{held}@{domain}")["queue_id"])
+        postfix.postsuper(settings.POSTFIX_CONFIG_DIR, "hold", [held_id])
+        send(SENDER, [f"{waiting}@{domain}"], cftool.message(SENDER, f"{waiting}@{domain}", "waiting", "x\n"))
+        wait_queued(f"{waiting}@{domain}")
+        cftool.apply(stack, {"enabled": "no"})  # restarts amavisd too; the requeue is the point
+        (raw,) = fetch_all(waiting, 1)
+        assert parse(raw)["X-Virus-Scanned"] is None  # it took the filter main.cf has now
+        (item,) = queued(f"{held}@{domain}")
+        assert item["queue_name"] == "hold"
+        drop(held_id)
+    finally:
+        if not amavis.pidfile.exists():
+            amavis.restart()
+        cftool.apply(stack, {"enabled": "yes"})  # the module's other tests expect it on

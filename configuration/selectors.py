@@ -14,6 +14,7 @@ from mailadmin.configfiles.change import diff
 from mailadmin.configfiles.registry import Kind, Param, Registry
 from mailadmin.configfiles.registry.catalog import REGISTRIES, every_param, registry
 from mailadmin.configfiles.registry.postfix_uce import UCE
+from mailadmin.stack import StackError
 
 
 @dataclass(frozen=True)
@@ -141,14 +142,20 @@ class Restriction:
     expanded: str  # with every $parameter replaced, as smtpd walks it
 
 
-def uce_page() -> tuple[ServicePage, list[Restriction]]:
+def uce_page() -> tuple[ServicePage, list[Restriction], str]:
     """The UCE controls of the Postfix service (their own group) and the restriction lists they end up in,
-    read from the running configuration by postconf."""
+    read from the running configuration by postconf; the third item says why the lists could not be read
+    (postconf warns about a hand edit, say) and is empty otherwise."""
     page = service_page("postfix")
     only = [s for s in page.sections if s.key == UCE]
     svc, _reg, _menu = target("postfix")
-    lists: list[tuple[str, str, str]] = getattr(svc, "restrictions", lambda: [])()
+    problem = ""
+    try:
+        lists: list[tuple[str, str, str]] = getattr(svc, "restrictions", lambda: [])()
+    except StackError as exc:
+        lists, problem = [], str(exc)
     return (
         ServicePage(registry=page.registry, version=page.version, sections=only, hand_edits=page.hand_edits),
         [Restriction(name, written, expanded) for name, written, expanded in lists],
+        problem,
     )

@@ -28,10 +28,17 @@ def uce_restrictions(request: HttpRequest) -> HttpResponse:
     """GET: the UCE parameters with help, default and running value, and the resulting restriction lists.
     POST: propose the change; only this page's parameters are taken."""
     try:
-        page, lists = selectors.uce_page()
+        page, lists, problem = selectors.uce_page()
     except services.Unavailable as exc:
         return _unavailable(request, exc)
-    context: dict[str, Any] = {"page": page, "lists": lists, "service": SERVICE, "errors": {}, "posted": {}}
+    context: dict[str, Any] = {
+        "page": page,
+        "lists": lists,
+        "lists_problem": problem,
+        "service": SERVICE,
+        "errors": {},
+        "posted": {},
+    }
     if request.method != "POST":
         return render(request, TEMPLATE, context)
     context["posted"] = {k[len(FIELD) :]: v for k, v in request.POST.items() if k.startswith(FIELD)}

@@ -25,6 +25,7 @@ from mailadmin.postfix.queue import (  # noqa: F401 — callers use postfix.X as
     postqueue_lines,
     postsuper,
     requeue_waiting_for,
+    retry_waiting_for,
     valid_queue_id,
 )
 
@@ -49,25 +50,27 @@ def postconf_h(config_dir: str | Path, name: str) -> str:
     return result.stdout.strip()
 
 
-def postconf_n(config_dir: str | Path) -> dict[str, str]:
+def postconf_n(config_dir: str | Path, *, warnings_ok: bool = False) -> dict[str, str]:
     """The explicitly set parameters of main.cf. Raises on a syntax error *and* on any warning, because
-    `postconf` exits 0 for a misspelled parameter name, which Postfix then silently ignores."""
+    `postconf` exits 0 for a misspelled parameter name, which Postfix then silently ignores. `warnings_ok`:
+    only for showing what runs (a hand edit with such a name must not make the page fail)."""
     result = _run([_bin("postconf"), "-c", _dir(config_dir), "-n"])
     complaints = _complaints(result.stderr)
-    if result.returncode != 0 or complaints:
+    if result.returncode != 0 or (complaints and not warnings_ok):
         detail = "; ".join(complaints) or result.stderr.strip() or f"exit {result.returncode}"
         raise PostfixError(f"postconf -n in {config_dir}: {detail}")
     return _parameters(result.stdout)
 
 
 def postconf_values(config_dir: str | Path, names: list[str], *, expand: bool = False) -> dict[str, str]:
-    """Several parameters' values as Postfix uses them (set or default) in one run; `expand`: with every
-    `$name` replaced by its value (`postconf -x`), as smtpd sees the restriction lists."""
+    """Several parameters' values as Postfix uses them (set or default) in one run, for showing; `expand`:
+    with every `$name` replaced by its value (`postconf -x`), as smtpd sees the restriction lists. Warnings
+    about other parameters (a hand edit) do not stop it; a failure does."""
     if not names or not all(re.fullmatch(r"[a-z0-9_]{1,100}", n) for n in names):
         raise PostfixError(f"not parameter names: {names!r}")
     argv = [_bin("postconf"), "-c", _dir(config_dir), *(["-x"] if expand else []), *names]
     result = _run(argv)
-    if result.returncode != 0 or _complaints(result.stderr):
+    if result.returncode != 0:
         raise PostfixError(f"postconf {' '.join(names)} failed: {result.stderr.strip()}")
     return _parameters(result.stdout)
 

@@ -184,13 +184,9 @@ def _postsuper(
     return PostsuperReport(done, warnings)
 
 
-def requeue_waiting_for(config_dir: str | Path, address: str) -> int:
-    """Requeue the deferred messages that wait for `address` (e.g. `127.0.0.1[127.0.0.1]:10032`, as Postfix
-    writes it in a delay reason). A queued message keeps the content filter it arrived with, so when the
-    content filter page switches amavis off, mail that could not reach amavis stays bound to it. Requeued,
-    it goes through cleanup again and takes main.cf's filter as it is now. Nothing else is touched: not the
-    hold queue (an administrator's decision), not mail deferred for other reasons (it has passed the filters
-    already and would pass them twice). Returns how many messages postsuper requeued."""
+def deferred_for(config_dir: str | Path, address: str) -> list[str]:
+    """The deferred messages with a recipient whose delay reason names `address` (e.g.
+    `127.0.0.1[127.0.0.1]:10032`, as Postfix writes a next hop in a delay reason)."""
     if not re.fullmatch(r"[0-9a-zA-Z.:\[\]-]{1,100}", address):
         raise PostfixError(f"not an address as Postfix logs it: {address!r}")
     needle = address.encode()
@@ -202,6 +198,17 @@ def requeue_waiting_for(config_dir: str | Path, address: str) -> int:
         reasons = (str(r.get("delay_reason", "")) for r in item.get("recipients", []))
         if item.get("queue_name") == "deferred" and any(address in r for r in reasons):
             ids.append(str(item["queue_id"]))
+    return ids
+
+
+def requeue_waiting_for(config_dir: str | Path, address: str) -> int:
+    """Requeue the deferred messages that wait for `address`. A queued message keeps the content filter it
+    arrived with, so when the content filter page switches amavis off, mail that could not reach amavis
+    stays bound to it. Requeued, it goes through cleanup again and takes main.cf's filter as it is now.
+    Nothing else is touched: not the hold queue (an administrator's decision), not mail deferred for other
+    reasons (it has passed the filters already and would pass them twice). Returns how many messages
+    postsuper requeued."""
+    ids = deferred_for(config_dir, address)
     if not ids:
         return 0
     done = len(postsuper(config_dir, "requeue", ids).done)
@@ -209,13 +216,35 @@ def requeue_waiting_for(config_dir: str | Path, address: str) -> int:
     return done
 
 
+FLUSH_ONE_BY_ONE = 100  # more waiting messages than this: one `postqueue -f` instead of one -i each
+
+
+def retry_waiting_for(config_dir: str | Path, address: str) -> int:
+    """After a next hop was restarted (amavisd): a message that arrived while it was down, or found it down,
+    is deferred, and qmgr then treats the hop as dead and defers what follows without trying. Here qmgr
+    forgets dead hops (`postkick public qmgr F`) and each message waiting for `address` is tried now
+    (`postqueue -i`), instead of after its back-off (minutes). Returns how many were waiting."""
+    _kick(config_dir, "qmgr", "F")
+    ids = deferred_for(config_dir, address)
+    if len(ids) > FLUSH_ONE_BY_ONE:
+        postqueue_flush(config_dir)
+    else:
+        for queue_id in ids:
+            postqueue_flush(config_dir, queue_id)
+    return len(ids)
+
+
 def wake_pickup(config_dir: str | Path) -> None:
     """`postsuper -r` moves messages into the maildrop, where pickup finds them only at its next scan (up to
     a minute later); `postkick public pickup W` asks it to look now, as postdrop does for new mail."""
-    result = _run([_bin("postkick"), "-c", _dir(config_dir), "public", "pickup", "W"])
+    _kick(config_dir, "pickup", "W")
+
+
+def _kick(config_dir: str | Path, service: str, request: str) -> None:
+    result = _run([_bin("postkick"), "-c", _dir(config_dir), "public", service, request])
     if result.returncode != 0:
         detail = result.stderr.strip() or f"exit {result.returncode}"
-        raise PostfixError(f"postkick public pickup W: {detail}")
+        raise PostfixError(f"postkick public {service} {request}: {detail}")
 
 
 def postqueue_flush(config_dir: str | Path, queue_id: str | None = None) -> None:

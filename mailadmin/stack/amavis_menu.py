@@ -142,13 +142,18 @@ class AmavisMenu:
 
     def reload(self) -> None:
         """amavisd has no reload that takes every setting: stop it, start it, wait for its 220. Then Postfix
-        (when main.cf changed) and, when the filter went off, the queue."""
+        (when main.cf changed) and the mail that waits for amavisd: requeued when the filter went off, tried
+        again now otherwise."""
         self.restart()
+        pf = self._postfix()
         if self._postfix_changed:
-            pf = self._postfix()
             pf.reload()
-            if self._switched_off:
-                postfix.requeue_waiting_for(pf.etc, f"127.0.0.1[127.0.0.1]:{self.ctx.ports.amavis}")
+        hop = f"127.0.0.1[127.0.0.1]:{self.ctx.ports.amavis}"
+        if self._switched_off:
+            postfix.requeue_waiting_for(pf.etc, hop)
+        else:
+            # Postfix found amavisd away during the restart: try what waits for it now, not in minutes
+            postfix.retry_waiting_for(pf.etc, hop)
 
     def restart(self) -> None:
         service = cast(Any, self)

@@ -68,8 +68,11 @@ class PostfixMenu:
     def restrictions(self) -> list[tuple[str, str, str]]:
         """The running smtpd_*_restrictions, each as written in main.cf and as smtpd expands it: the policy
         service, the UCE checks and the local-only triggers in the order Postfix applies them."""
-        written = postfix.postconf_values(self.etc, list(RESTRICTION_LISTS))
-        expanded = postfix.postconf_values(self.etc, list(RESTRICTION_LISTS), expand=True)
+        try:
+            written = postfix.postconf_values(self.etc, list(RESTRICTION_LISTS))
+            expanded = postfix.postconf_values(self.etc, list(RESTRICTION_LISTS), expand=True)
+        except postfix.PostfixError as exc:  # e.g. a hand edit postconf warns about
+            raise StackError(str(exc)) from exc
         return [(name, written.get(name, ""), expanded.get(name, "")) for name in RESTRICTION_LISTS]
 
     def config_path(self, file: str) -> Path:
@@ -117,7 +120,9 @@ class PostfixMenu:
 
     def values_of(self, directory: Path | None) -> dict[str, str]:
         """The parameters main.cf in `directory` sets (None: the running one), as `postconf -n` reads them."""
-        values = postfix.postconf_n(directory or self.etc)
+        # the running file is shown even when postconf warns about a hand edit (the page shows the edit);
+        # a staged copy must be clean
+        values = postfix.postconf_n(directory or self.etc, warnings_ok=directory is None)
         if directory is not None and "config_directory" in values:
             values["config_directory"] = str(self.etc)  # a staged copy names itself (validate_dir)
         # the blocklist zones as the menu holds them (main.cf: one reject_rbl_client per zone)

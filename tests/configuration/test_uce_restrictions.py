@@ -157,3 +157,17 @@ def test_other_personas_get_404_and_change_nothing(personas: Any, login: Any, st
         assert client.post(URL, {"v-smtpd_helo_required": "yes"}).status_code == 404
     assert Client().get(URL).status_code in (302, 404)  # anonymous: to the login page
     assert (postfix.Path(settings.POSTFIX_CONFIG_DIR) / "main.cf").read_text(encoding="utf-8") == main_cf
+
+
+def test_a_hand_edit_postconf_warns_about_is_shown_not_a_500(
+    personas: Any, login: Any, stack: Any, postfix_restored: Any
+) -> None:
+    main_cf = postfix_restored.config_path("main.cf")
+    main_cf.write_text(main_cf.read_text(encoding="utf-8") + "mailadmin_no_such_parameter = 1\n")
+    page = login(personas.admin).get(URL)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'id="hand-edits"' in body  # pointed at the Postfix page, where it can be adopted or overwritten
+    assert "smtpd_recipient_restrictions" in body  # the running lists are still shown
+    postfix_page = login(personas.admin).get("/configuration/postfix/")
+    assert postfix_page.status_code == 200 and "mailadmin_no_such_parameter" in postfix_page.content.decode()

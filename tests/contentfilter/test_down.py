@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from mailadmin import postfix
+from mailadmin.configfiles import store
 from tests.contentfilter import cftool
 from tests.mailqueue.disclaimer_tool import drop, fetch_all, make_user, parse, queued, send, wait_queued
 
@@ -68,3 +69,26 @@ def test_switching_off_frees_mail_waiting_for_amavis_and_leaves_the_hold_queue(
         if not amavis.pidfile.exists():
             amavis.restart()
         cftool.apply(stack, {"enabled": "yes"})  # the module's other tests expect it on
+
+
+def test_a_change_brings_amavis_back_and_what_waited_goes_at_once(
+    stack: Any, filter_on: Any, domain: str, unique: Callable[[str], str]
+) -> None:
+    """A message deferred while amavisd was away is tried again as soon as a change restarts amavisd,
+    not after Postfix's back-off (minutes): the test's 30 s wait would not see it otherwise."""
+    amavis = filter_on
+    uid = unique("rt")
+    make_user(domain, uid)
+    to = f"{uid}@{domain}"
+    before = store.values(stack.layout.menu, "amavis")
+    amavis.stop()
+    try:
+        send(SENDER, [to], cftool.message(SENDER, to, "waited", "x\n"))
+        wait_queued(to)
+        cftool.apply(stack, {"log_level": "3"})
+        (raw,) = fetch_all(uid, 1)
+        assert parse(raw)["X-Virus-Scanned"] is not None
+    finally:
+        if not amavis.pidfile.exists():
+            amavis.restart()
+        cftool.restore(stack, before)

@@ -11,6 +11,7 @@ drains by itself.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -24,6 +25,8 @@ from mailadmin.configfiles.postfix import AMAVIS_TRANSPORT, render_main_cf
 from mailadmin.stack.base import Context
 from mailadmin.stack.config import Layout
 from mailadmin.stack.process import StackError, run
+
+log = logging.getLogger(__name__)
 
 FILES = ("amavisd.conf", "local_domains", "main.cf")
 
@@ -62,13 +65,28 @@ class AmavisMenu:
     def render(self, settings: Mapping[str, str]) -> dict[str, str]:
         files = {
             "amavisd.conf": amavis.render_amavisd_conf(self.amavis_params(dict(settings))),
-            "local_domains": amavis.render_local_domains(self.hosted_domains()),
+            "local_domains": self._local_domains(),
         }
         pf = self._postfix()
         mine = render_main_cf(pf.params(content_filter=settings))
         if mine != render_main_cf(pf.params()):
             files["main.cf"] = mine  # the switch (or the children's count) changes Postfix too
         return files
+
+    def _local_domains(self) -> str:
+        """The hosted domains as amavis reads them. When the directory does not answer, the file as it is:
+        the page and a change of the filter's options must not depend on slapd (the list follows the
+        domains anyway: every domain change and every stack start writes it)."""
+        try:
+            return amavis.render_local_domains(self.hosted_domains())
+        except StackError:
+            log.warning(
+                "amavis: the hosted domains could not be listed; the local domains stay", exc_info=True
+            )
+            try:
+                return self.config_path("local_domains").read_text(encoding="utf-8")
+            except OSError:
+                return amavis.render_local_domains([self.ctx.config.mailbox_domain])
 
     def config_path(self, file: str) -> Path:
         if file == "main.cf":

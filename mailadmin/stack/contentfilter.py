@@ -10,6 +10,7 @@ the page's side (render, validate, restart, smoke) is mailadmin/stack/amavis_men
 
 from __future__ import annotations
 
+import logging
 import shutil
 import smtplib
 import socket
@@ -17,11 +18,14 @@ import subprocess
 from pathlib import Path
 
 from mailadmin.configfiles import amavis, atomic_write, contract
+from mailadmin.configfiles import values as v
 from mailadmin.configfiles.amavis import AmavisParams, ClamdParams, render_amavisd_conf, render_clamd_conf
 from mailadmin.configfiles.postfix import AMAVIS_PROBE_RCPT
 from mailadmin.stack.amavis_menu import AmavisMenu
 from mailadmin.stack.base import Service, greeting, require
 from mailadmin.stack.process import StackError, child_env
+
+log = logging.getLogger(__name__)
 
 CLAMD = "/usr/sbin/clamd"
 AMAVISD = "/usr/sbin/amavisd"
@@ -200,18 +204,28 @@ class Amavisd(AmavisMenu, _Foreground):
 
     def hosted_domains(self) -> list[str]:
         """The mail domains of the directory (as Postfix's own account finds them) and the mailbox domain."""
-        result = self.ctx.ldap_as_postfix(
-            "ldapsearch",
-            *("-LLL", "-o", "ldif_wrap=no", "-b", f"{contract.DOMAINS},{self.ctx.base_dn}", "-s", "one"),
-            f"(objectClass={contract.DOMAIN_CLASS})",
-            contract.DOMAIN_NAME,
-        )
+        try:
+            result = self.ctx.ldap_as_postfix(
+                "ldapsearch",
+                *("-LLL", "-o", "ldif_wrap=no", "-b", f"{contract.DOMAINS},{self.ctx.base_dn}", "-s", "one"),
+                f"(objectClass={contract.DOMAIN_CLASS})",
+                contract.DOMAIN_NAME,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise StackError(f"amavis: cannot list the hosted domains: {exc}") from exc
         if result.returncode != 0:
             raise StackError(f"amavis: cannot list the hosted domains: {result.stderr.strip()}")
         found = [self.ctx.config.mailbox_domain]
         prefix = f"{contract.DOMAIN_NAME.lower()}: "
-        lines = result.stdout.splitlines()
-        return found + [line[len(prefix) :].strip() for line in lines if line.startswith(prefix)]
+        for line in result.stdout.splitlines():
+            name = line[len(prefix) :].strip() if line.startswith(prefix) else ""
+            if not name:
+                continue
+            try:
+                found.append(v.host("domain", name))
+            except v.ConfigValueError:  # not made by the console (an import, a hand edit): left out
+                log.warning("amavis: %r is no domain name; left out of the local domains", name)
+        return found
 
     def publish_local_domains(self) -> None:
         """Write the hosted domains where amavis reads them; it notices the new file by itself."""

@@ -96,3 +96,25 @@ def test_only_administrators_reach_the_page(personas: Any, login: Any, stack: An
         assert response.status_code in (403, 404), (who, url)
     assert store.load(stack.layout.menu, "amavis") == before
     assert svc.config_path("amavisd.conf").read_bytes() == conf
+
+
+def test_fault_directory_not_answering_leaves_the_page_working(
+    personas: Any, login: Any, stack: Any, monkeypatch: Any
+) -> None:
+    """Injected fault (slapd cannot be made to time out on demand without stopping it for every other test):
+    the hosted-domains lookup times out. The page still shows, a change can still be proposed, and the local
+    domains file is offered as it is."""
+    import subprocess
+
+    from mailadmin.stack.base import Context
+
+    def times_out(*_args: Any, **_kwargs: Any) -> Any:
+        raise subprocess.TimeoutExpired(["ldapsearch"], 10)
+
+    monkeypatch.setattr(Context, "ldap_as_postfix", times_out)
+    client = login(personas.admin)
+    page = client.get(PAGE)
+    assert page.status_code == 200, page.content.decode()[:2000]
+    confirm = client.post(PAGE, {"v-log_level": "4"})
+    assert confirm.status_code == 200, confirm.content.decode()[:3000]
+    assert "<h2><code>local_domains</code></h2>" not in confirm.content.decode()  # no diff: kept as it is

@@ -75,6 +75,20 @@ def postconf_values(config_dir: str | Path, names: list[str], *, expand: bool = 
     return _parameters(result.stdout)
 
 
+def master_services(config_dir: str | Path) -> set[str]:
+    """The names of master.cf's `unix` services (`postconf -M`): what a transport name may be, e.g. in a
+    FILTER action or content_filter."""
+    result = _run([_bin("postconf"), "-c", _dir(config_dir), "-M"])
+    if result.returncode != 0:
+        raise PostfixError(f"postconf -M failed in {config_dir}: {result.stderr.strip()}")
+    names = set()
+    for line in result.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[1] == "unix":
+            names.add(fields[0])
+    return names
+
+
 @functools.cache
 def postconf_d() -> dict[str, str]:
     """Every parameter's built-in default (`postconf -d`) of the installed Postfix; asked once per process."""

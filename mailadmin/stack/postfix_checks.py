@@ -75,10 +75,15 @@ def _problems(table: checks.Table, text: str, warnings: list[str]) -> list[str]:
     return out
 
 
+# a rendered FILTER rule: `/pattern/flags FILTER transport:nexthop` (the text holds no slash)
+_FILTER = re.compile(r"^/.*/[A-Za-z]* FILTER ([a-z][a-z0-9_-]*):", re.MULTILINE)
+
+
 def validate_tables(staging: Path, config_dir: Path) -> None:
     """Refuse the staged tables on any warning from postmap (StackError naming the rule and PCRE's words).
     A table the same as the running one (`config_dir`) is not asked about again."""
     problems: list[str] = []
+    services: set[str] | None = None
     for table in checks.TABLES:
         path = staging / table.file
         if not path.exists():
@@ -89,9 +94,16 @@ def validate_tables(staging: Path, config_dir: Path) -> None:
             continue  # running as it is: PCRE took it when it was applied
         try:
             _found, warnings = postfix.pcre_lookup(list(PROBES), path, config_dir)
+            filters = _FILTER.findall(text)
+            if filters and services is None:
+                services = postfix.master_services(config_dir)
         except postfix.PostfixError as exc:
             raise StackError(f"{table.main_cf}: {exc}") from exc
         problems += _problems(table, text, warnings)
+        for transport in dict.fromkeys(filters):
+            if transport not in (services or set()):
+                values = {"table": table.main_cf, "name": transport}
+                problems.append(_("%(table)s: FILTER names %(name)s, which master.cf does not have") % values)
     if problems:
         raise StackError("; ".join(problems))
 

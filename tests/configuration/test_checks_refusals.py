@@ -37,6 +37,8 @@ HOSTILE: list[tuple[dict[str, str], str]] = [
     ({"pattern": "x", "action": "REDIRECT", "text": "a@b.example, c@d.example"}, "REDIRECT needs an address"),
     ({"pattern": "x", "action": "FILTER", "text": "smtp"}, "FILTER needs transport:nexthop"),
     ({"pattern": "x", "action": "FILTER", "text": "smtp:[127.0.0.1]:10025 x"}, "FILTER needs transport"),
+    ({"pattern": "x", "action": "FILTER", "text": "smtp:[127.0.0.1]:99999"}, "between 1 and 65535"),
+    ({"pattern": "x", "action": "FILTER", "text": "bogus:[127.0.0.1]:10025"}, "master.cf does not have"),
     ({"pattern": "x", "action": "IGNORE", "text": "why"}, "IGNORE takes no text"),
     ({"pattern": "x", "action": "PREPEND", "text": "no header"}, "PREPEND needs a header line"),
 ]

@@ -158,6 +158,9 @@ def _check_text(name: str, action: str, text: str, *, headers: bool) -> None:
             raise ConfigValueError(
                 name, _("FILTER needs transport:nexthop, e.g. smtp:[127.0.0.1]:10025"), text
             )
+        port = nexthop.rpartition(":")[2] if nexthop.count(":") and not nexthop.endswith("]") else ""
+        if port and not 0 < int(port) < 65536:
+            raise ConfigValueError(name, _("FILTER: the port must be between 1 and 65535"), text)
     if action == "PREPEND":
         if headers and not HEADER.fullmatch(text):
             raise ConfigValueError(name, _("PREPEND needs a header line like X-Checked: yes"), text)

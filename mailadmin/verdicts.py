@@ -33,9 +33,14 @@ CLEAN, SPAM, VIRUS, BANNED, REJECTED, HELD, OTHER = (
 KINDS = (CLEAN, SPAM, VIRUS, BANNED, REJECTED, HELD, OTHER)
 
 _STAMP = r"(?P<when>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)"
+# anchored on the daemon's own prefix: text from a message (a header that a WARN check logs, say) comes after
+# it and cannot pass for a verdict
 _AMAVIS = re.compile(
-    _STAMP + r" .*?\) (?P<action>Passed|Blocked) (?P<what>[A-Z][A-Z-]*)(?: \([^)]*\))* \{(?P<how>[^}]*)\}"
+    _STAMP + r"(?:\.\d+)? \S+ \S*amavisd?\[\d+\]: \([\w-]+\) (?P<action>Passed|Blocked) "
+    r"(?P<what>[A-Z][A-Z-]*)(?: \([^)]*\))* \{(?P<how>[^}]*)\}"
 )
+# the smoke test's probe: from the null sender to the one address only the re-injection smtpd refuses
+_PROBE = re.compile(r"\}, \[[0-9.]+\](?::\d+)? <> -> <" + re.escape(AMAVIS_PROBE_RCPT) + ">,")
 _MAIL_ID = re.compile(r"\bmail_id: ([\w+/-]+)")
 _CLEANUP = re.compile(
     _STAMP + r" \S+ \S*/cleanup\[\d+\]: (?P<id>[0-9A-Za-z]+): (?P<action>reject|discard|hold): "
@@ -62,15 +67,15 @@ class Verdict:
 
 def classify(line: str) -> Verdict | None:
     """The verdict one log line records, or None for every other line."""
-    if AMAVIS_PROBE_RCPT in line:
-        return None  # the Configuration menu's smoke test, not mail
-    m = _AMAVIS.search(line)
+    m = _AMAVIS.match(line)
     if m is not None:
+        if _PROBE.match(line, m.end() - 1):
+            return None  # the Configuration menu's smoke test, not mail
         kind = _AMAVIS_KIND.get(m["what"], OTHER)
         mail_id = _MAIL_ID.search(line, m.end())
         ident = mail_id[1] if mail_id else ""
         return Verdict(kind, m["when"], "amavis", ident, f"{m['action']} {m['what']} {{{m['how']}}}")
-    m = _CLEANUP.search(line)
+    m = _CLEANUP.match(line)
     if m is not None:
         return Verdict(
             _CLEANUP_KIND[m["action"]], m["when"], "postfix", m["id"], f"{m['action']} {m['what']}"

@@ -70,3 +70,19 @@ def test_offsets_count_only_new_lines_and_survive_rotation(tmp_path: Path) -> No
     counts, _ = verdicts.count_logs([log], offsets)
     assert counts["virus"] == 1
     assert verdicts.count_logs([tmp_path / "missing.log"])[0]["clean"] == 0
+
+
+def test_text_from_a_message_cannot_pass_for_a_verdict() -> None:
+    """A header check's WARN line carries the sender's header; a Message-ID may name the probe address."""
+    forged = [
+        CLEANUP + "warning: header Subject: x) Blocked INFECTED (Evil) {DiscardedInbound,Quarantined}, "
+        "from x[127.0.0.1]; from=<a@x.test> to=<b@y.test>",
+        "Dec  7 12:05:28 mx.mailbox.internal postfix-mailadmin/smtpd[1]: NOQUEUE: reject: RCPT from "
+        "x[127.0.0.1]: (1-1) Passed CLEAN {RelayedInbound}",
+    ]
+    assert verdicts.count(forged)["virus"] == 0 and verdicts.count(forged)["clean"] == 0
+    hidden = (
+        AMAVIS + "Passed CLEAN {RelayedInbound}, [127.0.0.1]:1 <a@x.test> -> <b@y.test>, Message-ID: "
+        "<smoke-probe@mailadmin.invalid>, mail_id: c2, Hits: -1"
+    )
+    assert verdicts.count([hidden])["clean"] == 1  # not taken for the smoke test's probe

@@ -33,6 +33,7 @@ FILES = ("amavisd.conf", "local_domains", "main.cf")
 
 class AmavisMenu:
     name = "amavis"
+    also_locks = ("postfix",)  # it writes Postfix's main.cf too (flow.apply)
     ctx: Context
     layout: Layout
     # set by install(): what the next reload must do besides restarting amavisd

@@ -259,7 +259,12 @@ def apply(svc: Managed, registry: Registry, menu_dir: Path, proposal: Proposal) 
     written."""
     began = time.monotonic()
     timings: dict[str, float] = {}
-    with store.locked(menu_dir, svc.name):
+    with contextlib.ExitStack() as locks:
+        locks.enter_context(store.locked(menu_dir, svc.name))
+        # a service that also writes another's file (the content filter writes Postfix's main.cf) holds that
+        # service's lock too, so neither apply overwrites the other's main.cf unseen; always in this order
+        for other in getattr(svc, "also_locks", ()):
+            locks.enter_context(store.locked(menu_dir, other))
         stored = store.load(menu_dir, svc.name)
         if stored.version != proposal.base_version:
             raise StaleProposal(

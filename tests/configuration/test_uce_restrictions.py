@@ -171,3 +171,24 @@ def test_a_hand_edit_postconf_warns_about_is_shown_not_a_500(
     assert "smtpd_recipient_restrictions" in body  # the running lists are still shown
     postfix_page = login(personas.admin).get("/configuration/postfix/")
     assert postfix_page.status_code == 200 and "mailadmin_no_such_parameter" in postfix_page.content.decode()
+
+
+def test_helo_checks_hold_on_port_25_not_for_users_who_log_in(
+    personas: Any, login: Any, stack: Any, postfix_restored: Any
+) -> None:
+    import os
+
+    from tests.conftest import PASSWORD
+
+    _apply(login(personas.admin), {"v-smtpd_helo_restrictions": "reject_non_fqdn_helo_hostname"})
+    with _smtp() as smtp:
+        smtp.ehlo("laptop")
+        smtp.mail("probe@example.com")
+        code, reply = smtp.rcpt("ursula@a.test")
+        assert code == 504 and b"Helo command rejected" in reply
+    with smtplib.SMTP(settings.SMTP_HOST, int(os.environ["SUBMISSION_PORT"]), timeout=15) as smtp:
+        smtp.ehlo("laptop")
+        smtp.login("ursula", PASSWORD)
+        smtp.mail("ursula@a.test")
+        code, reply = smtp.rcpt("ursula@a.test")
+        assert code == 250, reply

@@ -195,8 +195,10 @@ def render_master_cf(p: PostfixParams) -> str:
                     ("syslog_name", f"{v.word('syslog_name', p.syslog_name)}/submission"),
                     ("smtpd_sasl_auth_enable", "yes"),
                     ("smtpd_client_restrictions", "permit_sasl_authenticated,reject"),
-                    # logged-in users are not refused for their (dial-up) address: no blocklists here
+                    # logged-in users are not refused for their (dial-up) address: no blocklists here, and
+                    # no checks of the name their laptop gives in EHLO
                     (UCE_RBL_CHECKS, ""),
+                    ("smtpd_helo_restrictions", ""),
                     *submission_checks(
                         local_only=p.local_only,
                         sender_login_tables=p.sender_login_tables,

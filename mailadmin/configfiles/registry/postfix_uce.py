@@ -44,7 +44,7 @@ UCE_PARAMS: tuple[Param, ...] = (
                           "permit"), help=_(
         "Checks on the name a client gives in HELO/EHLO, in order: a name that is no valid host name, not "
         "fully qualified, or has no DNS record. A client that skips HELO escapes them unless "
-        "smtpd_helo_required is on. "
+        "smtpd_helo_required is on. Port 25 only: users who log in on the submission port are not checked. "
         "Example: permit_mynetworks, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname.")),
     Param("smtpd_client_restrictions", Kind.LIST, UCE, empty=True,
           example="permit_mynetworks, reject_unknown_reverse_client_hostname",

@@ -30,6 +30,10 @@ class RuleRefused(Exception):
     """A rule (or a move) the console will not write; the message says why. Nothing was staged."""
 
 
+class NoSuchRule(RuleRefused):
+    """The rule number is not in the table (the views answer 404)."""
+
+
 @dataclass(frozen=True)
 class LineResult:
     line: str
@@ -111,7 +115,7 @@ def _propose(table: Table, rules: list[Rule], kind: str) -> services.Pending:
 
 def _index(rules: list[Rule], number: int) -> int:
     if not 1 <= number <= len(rules):
-        raise RuleRefused(_("There is no rule %(n)s in this table.") % {"n": number})
+        raise NoSuchRule(_("There is no rule %(n)s in this table.") % {"n": number})
     return number - 1
 
 

@@ -143,6 +143,8 @@ def checks_rule_move(request: HttpRequest, table: str, number: int) -> HttpRespo
     t = _table(table)
     try:
         pending = checks.checks_rule_move(t, number, str(request.POST.get("direction", "")))
+    except checks.NoSuchRule as exc:
+        raise Http404(str(exc)) from exc
     except services.Unavailable as exc:
         return _unavailable(request, exc)
     except (checks.RuleRefused, services.ChangeRefused, services.DaemonRefused) as exc:
@@ -156,6 +158,8 @@ def checks_rule_delete(request: HttpRequest, table: str, number: int) -> HttpRes
     t = _table(table)
     try:
         pending = checks.checks_rule_delete(t, number)
+    except checks.NoSuchRule as exc:
+        raise Http404(str(exc)) from exc
     except services.Unavailable as exc:
         return _unavailable(request, exc)
     except (checks.RuleRefused, services.ChangeRefused, services.DaemonRefused) as exc:

@@ -25,6 +25,17 @@ def tr(message: str) -> str:
     return gettext(message)
 
 
+def ntr(singular: str, plural: str, number: int) -> str:
+    """`ngettext` the same way: translated when the console runs, English before Django is ready."""
+    from django.apps import apps
+
+    if not apps.ready:
+        return singular if number == 1 else plural
+    from django.utils.translation import ngettext
+
+    return ngettext(singular, plural, number)
+
+
 _ = tr  # what makemessages looks for
 
 

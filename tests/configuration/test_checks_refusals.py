@@ -112,8 +112,9 @@ def test_bad_test_lines_are_refused(login: Callable[..., Client], personas: Pers
         assert response.status_code == 400, line
     assert admin.post(f"{BASE}/no-such-table/test/", {"line": "x"}).status_code == 404
     assert admin.get(f"{BASE}/header-checks/99/edit/").status_code == 404
-    moved = admin.post(f"{BASE}/header-checks/1/move/", {"direction": "sideways"})
-    assert moved.status_code == 400
+    # a rule number the table does not have is no object: 404, as for edit
+    assert admin.post(f"{BASE}/header-checks/99/move/", {"direction": "up"}).status_code == 404
+    assert admin.post(f"{BASE}/header-checks/99/delete/", {}).status_code == 404
 
 
 MUTATING = [

@@ -36,6 +36,7 @@ from mailadmin.configfiles import values as v
 from mailadmin.configfiles.files import with_header
 from mailadmin.configfiles.postfix.regex_safety import backtracking_problem, user_verb
 from mailadmin.configfiles.values import ConfigValueError
+from mailadmin.configfiles.values import ntr as ngettext
 from mailadmin.configfiles.values import tr as _
 
 SOURCE = "mailadmin/configfiles/postfix/checks.py"
@@ -328,4 +329,4 @@ def check_table_settings(directory: Path | None) -> list[tuple[str, str]]:
 def summary(text: str | None) -> str:
     """What the change flow's table shows for a rendered table: how many rules it has."""
     count = sum(1 for line in (text or "").split("\n") if line.startswith("/"))
-    return f"{count} rule" if count == 1 else f"{count} rules"
+    return ngettext("%(n)s rule", "%(n)s rules", count) % {"n": count}

@@ -5,6 +5,7 @@ else, as for the rest of the menu)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -137,12 +138,10 @@ def checks_rule_edit(request: HttpRequest, table: str, number: int) -> HttpRespo
     return _rule_page(request, _table(table), number)
 
 
-@guard(Level.ADMIN)
-@require_POST
-def checks_rule_move(request: HttpRequest, table: str, number: int) -> HttpResponse:
-    t = _table(table)
+def _table_change(request: HttpRequest, t: Table, change: Callable[[], services.Pending]) -> HttpResponse:
+    """A move or delete from the table page: its confirmation, or the table page again saying why not."""
     try:
-        pending = checks.checks_rule_move(t, number, str(request.POST.get("direction", "")))
+        pending = change()
     except checks.NoSuchRule as exc:
         raise Http404(str(exc)) from exc
     except services.Unavailable as exc:
@@ -150,21 +149,21 @@ def checks_rule_move(request: HttpRequest, table: str, number: int) -> HttpRespo
     except (checks.RuleRefused, services.ChangeRefused, services.DaemonRefused) as exc:
         return _refused(request, t, exc, "configuration/checks_table.html")
     return _confirm(request, t, pending)
+
+
+@guard(Level.ADMIN)
+@require_POST
+def checks_rule_move(request: HttpRequest, table: str, number: int) -> HttpResponse:
+    t = _table(table)
+    direction = str(request.POST.get("direction", ""))
+    return _table_change(request, t, lambda: checks.checks_rule_move(t, number, direction))
 
 
 @guard(Level.ADMIN)
 @require_POST
 def checks_rule_delete(request: HttpRequest, table: str, number: int) -> HttpResponse:
     t = _table(table)
-    try:
-        pending = checks.checks_rule_delete(t, number)
-    except checks.NoSuchRule as exc:
-        raise Http404(str(exc)) from exc
-    except services.Unavailable as exc:
-        return _unavailable(request, exc)
-    except (checks.RuleRefused, services.ChangeRefused, services.DaemonRefused) as exc:
-        return _refused(request, t, exc, "configuration/checks_table.html")
-    return _confirm(request, t, pending)
+    return _table_change(request, t, lambda: checks.checks_rule_delete(t, number))
 
 
 @guard(Level.ADMIN)

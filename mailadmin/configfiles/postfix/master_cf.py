@@ -75,6 +75,23 @@ def alias_policy_service(a: AliasSenders) -> str:
     return service_line(ALIAS_POLICY_SERVICE, "unix", "-", "n", "n", "-", "0", command)
 
 
+def _reinject_checks(recipients: str) -> tuple[tuple[str, str], ...]:
+    """A re-injection smtpd takes mail from a filter on loopback only: none of port 25's checks again (the
+    first smtpd made them), no login, XFORWARD from loopback; `recipients` is its one recipient list."""
+    return (
+        ("smtpd_client_restrictions", ""),
+        ("smtpd_helo_restrictions", ""),
+        ("smtpd_sender_restrictions", ""),
+        ("smtpd_relay_restrictions", ""),
+        ("smtpd_recipient_restrictions", recipients),
+        ("smtpd_data_restrictions", ""),
+        ("smtpd_end_of_data_restrictions", ""),
+        ("smtpd_sasl_auth_enable", "no"),
+        ("mynetworks", "127.0.0.0/8"),
+        ("smtpd_authorized_xforward_hosts", "127.0.0.0/8"),
+    )
+
+
 def _content_filter_services(cf: ContentFilter, syslog_name: str) -> list[str]:
     """The transport to the filter and the re-injection smtpd (FILTER_README, advanced content filter)."""
     maxproc = str(v.integer("content_filter.maxproc", cf.maxproc, minimum=1, maximum=100))
@@ -94,16 +111,7 @@ def _content_filter_services(cf: ContentFilter, syslog_name: str) -> list[str]:
             ("content_filter", ""),
             # the mappings the first pass skipped happen here; recipients were checked there already
             ("receive_override_options", "no_unknown_recipient_checks,no_header_body_checks,no_milters"),
-            ("smtpd_client_restrictions", ""),
-            ("smtpd_helo_restrictions", ""),
-            ("smtpd_sender_restrictions", ""),
-            ("smtpd_relay_restrictions", ""),
-            ("smtpd_recipient_restrictions", "permit_mynetworks,reject"),
-            ("smtpd_data_restrictions", ""),
-            ("smtpd_end_of_data_restrictions", ""),
-            ("smtpd_sasl_auth_enable", "no"),
-            ("mynetworks", "127.0.0.0/8"),
-            ("smtpd_authorized_xforward_hosts", "127.0.0.0/8"),
+            *_reinject_checks("permit_mynetworks,reject"),
         ),
     )  # fmt: skip
     return [to_filter, reinject, *_amavis_services(cf, syslog_name)]
@@ -133,17 +141,9 @@ def _amavis_services(cf: ContentFilter, syslog_name: str) -> list[str]:
             ("content_filter", f"{MAILFILTER_TRANSPORT}:[127.0.0.1]:{filter_port}"),
             ("receive_override_options",
              "no_address_mappings,no_unknown_recipient_checks,no_header_body_checks,no_milters"),
-            ("smtpd_client_restrictions", ""),
-            ("smtpd_helo_restrictions", ""),
-            ("smtpd_sender_restrictions", ""),
-            ("smtpd_relay_restrictions", ""),
-            ("smtpd_recipient_restrictions",
-             f"check_recipient_access,inline:{{{AMAVIS_PROBE_RCPT}=REJECT}},permit_mynetworks,reject"),
-            ("smtpd_data_restrictions", ""),
-            ("smtpd_end_of_data_restrictions", ""),
-            ("smtpd_sasl_auth_enable", "no"),
-            ("mynetworks", "127.0.0.0/8"),
-            ("smtpd_authorized_xforward_hosts", "127.0.0.0/8"),
+            *_reinject_checks(
+                f"check_recipient_access,inline:{{{AMAVIS_PROBE_RCPT}=REJECT}},permit_mynetworks,reject"
+            ),
         ),
     )  # fmt: skip
     return [to_amavis, back]

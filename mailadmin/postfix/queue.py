@@ -8,9 +8,11 @@ import itertools
 import json
 import re
 import shlex
+import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,11 +242,18 @@ def wake_pickup(config_dir: str | Path) -> None:
     _kick(config_dir, "pickup", "W")
 
 
-def _kick(config_dir: str | Path, service: str, request: str) -> None:
-    result = _run([_bin("postkick"), "-c", _dir(config_dir), "public", service, request])
-    if result.returncode != 0:
-        detail = result.stderr.strip() or f"exit {result.returncode}"
-        raise PostfixError(f"postkick public {service} {request}: {detail}")
+def _kick(config_dir: str | Path, service: str, request: str, *, attempts: int = 5) -> None:
+    """`postkick public SERVICE REQUEST`. Right after a reload the service may close its trigger socket
+    under postkick (killed by SIGPIPE): that is tried again a few times, a tenth of a second apart."""
+    argv = [_bin("postkick"), "-c", _dir(config_dir), "public", service, request]
+    for attempt in range(attempts):
+        result = _run(argv)
+        if result.returncode == 0:
+            return
+        if result.returncode != -signal.SIGPIPE or attempt == attempts - 1:
+            detail = result.stderr.strip() or f"exit {result.returncode}"
+            raise PostfixError(f"postkick public {service} {request}: {detail}", permanent=False)
+        time.sleep(0.1)
 
 
 def postqueue_flush(config_dir: str | Path, queue_id: str | None = None) -> None:

@@ -170,9 +170,12 @@ class AmavisMenu:
         hop = f"127.0.0.1[127.0.0.1]:{self.ctx.ports.amavis}"
         if self._switched_off:
             postfix.requeue_waiting_for(pf.etc, hop)
-        else:
+            return
+        try:
             # Postfix found amavisd away during the restart: try what waits for it now, not in minutes
             postfix.retry_waiting_for(pf.etc, hop)
+        except postfix.PostfixError:  # only a nudge: the mail is queued and Postfix retries it anyway
+            log.warning("amavis: the mail waiting for amavisd was not retried at once", exc_info=True)
 
     def restart(self) -> None:
         service = cast(Any, self)

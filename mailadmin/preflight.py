@@ -82,6 +82,8 @@ def wanted_ports() -> dict[str, int]:
         ("LMTP (Cyrus)", "LMTP_PORT"),
         ("Submission (Postfix)", "SUBMISSION_PORT"),
         ("FTP (ProFTPD)", "FTP_PORT"),
+        ("Content filter (amavisd)", "AMAVIS_PORT"),
+        ("Virus scanner (clamd)", "CLAMD_PORT"),
     ):
         if os.environ.get(env, "").isdigit():
             ports[name] = int(os.environ[env])

@@ -73,7 +73,9 @@ class PostfixMenu:
             expanded = postfix.postconf_values(self.etc, list(RESTRICTION_LISTS), expand=True)
         except postfix.PostfixError as exc:  # e.g. a hand edit postconf warns about
             raise StackError(str(exc)) from exc
-        return [(name, written.get(name, ""), expanded.get(name, "")) for name in RESTRICTION_LISTS]
+        # an empty $parameter leaves an empty item behind ("a, , b"): smtpd skips it, and so does the page
+        tidy = {name: re.sub(r",(?:\s*,)+", ",", value).strip(" ,") for name, value in expanded.items()}
+        return [(name, written.get(name, ""), tidy.get(name, "")) for name in RESTRICTION_LISTS]
 
     def config_path(self, file: str) -> Path:
         if file in checks.BY_FILE:

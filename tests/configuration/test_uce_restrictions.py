@@ -69,6 +69,7 @@ def test_the_page_shows_the_group_and_the_resulting_lists_in_order(
     assert value.index("check_policy_service") < value.index("$mailadmin_uce_recipient_checks")
     assert value.index("$mailadmin_uce_rbl_checks") < value.index("check_recipient_access")
     assert "smtpd_recipient_restrictions" in body and "check_policy_service" in body
+    assert ", ," not in body  # empty $parameters leave no empty items in the expanded lists
 
 
 def test_restrictions_change_what_smtpd_answers_and_roll_back(

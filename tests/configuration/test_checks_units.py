@@ -50,7 +50,11 @@ def test_everyday_patterns_pass(pattern: str) -> None:
     checks.check_rule(Rule(pattern, "REJECT"), headers=True)
 
 
-@pytest.mark.parametrize("pattern", ["(a+)+$", "(.*)*", "(x+){2,99}y", "(a|aa)*$", "(a|a?)+b", "((ab)*)*"])
+@pytest.mark.parametrize(
+    "pattern",
+    ["(a+)+$", "(.*)*", "(x+){2,99}y", "(a|aa)*$", "(a|a?)+b", "((ab)*)*", r"(\w+\s?)+$", r"(\w+\w)+$",
+     r"([a-z.]+\.)+$", r"(\S+\.)+com"],
+)  # fmt: skip
 def test_backtracking_patterns_are_refused(pattern: str) -> None:
     assert backtracking_problem(pattern) is not None
     with pytest.raises(ConfigValueError):
@@ -80,3 +84,12 @@ def test_pcre_offsets_point_into_the_administrators_pattern() -> None:
     table = checks.render_table([Rule("x", "WARN"), rule])
     assert checks.loads_rendered(table)[1].pattern == "a/b(c"
     assert checks.rule_of_line(table, len(table.splitlines())) == 2
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"^Received: from ([a-z0-9-]+\.)+example\.com", r"(\w+\.)+com", r"^To: (\d+,)*\d+$", r"(a+b)+$"],
+)
+def test_a_repeat_fenced_by_a_character_it_cannot_match_is_allowed(pattern: str) -> None:
+    """One way to split the line: every inner run must stop at the fence (docs/uce.md)."""
+    assert backtracking_problem(pattern) is None

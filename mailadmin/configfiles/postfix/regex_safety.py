@@ -73,11 +73,11 @@ def _unbounded(low: int, high: Any) -> bool:
 
 
 def _walk(items: list[Any], *, inside_repeat: bool) -> str | None:
-    for op, arg in items:
+    for i, (op, arg) in enumerate(items):
         if _is_repeat(op):
             low, high, sub = arg
             unbounded = _unbounded(low, high)
-            if inside_repeat and unbounded:
+            if inside_repeat and unbounded and not _fenced(list(sub), items[i + 1 : i + 2]):
                 return _("has a repeated part inside another repeated part, e.g. (a+)+ or (.*)*")
             if unbounded:
                 problem = _ambiguous_branches(list(sub))
@@ -94,6 +94,45 @@ def _walk(items: list[Any], *, inside_repeat: bool) -> str | None:
                 if found:
                     return found
     return None
+
+
+_WORD = {chr(c) for c in range(128) if chr(c).isalnum()} | {"_"}
+_CATEGORIES = {
+    sre_c.CATEGORY_DIGIT: set("0123456789"),
+    sre_c.CATEGORY_WORD: _WORD,
+    sre_c.CATEGORY_SPACE: set(" \t\n\r\f\v"),
+}
+
+
+def _fenced(body: list[Any], after: list[Any]) -> bool:
+    r"""A repeat of one character class followed by a character it cannot match, as in ([a-z0-9-]+\.)+ or
+    (\w+,)*: every iteration must end at that fence, so there is one way to split the text and nothing to
+    backtrack into. Exponential only when the run can also eat the fence, or the fence is optional."""
+    if len(body) != 1 or len(after) != 1:
+        return False
+    run, fence = _one_char(body[0]), _one_char(after[0])
+    return run is not None and fence is not None and not (run & fence)
+
+
+def _one_char(item: Any) -> set[str] | None:
+    """The characters (lower-cased, ASCII) one required single-character item matches; None when it is not
+    such an item or the set is not known (any character, a negated class, a Unicode property)."""
+    op, arg = item
+    if op is sre_c.LITERAL:
+        return {chr(arg).lower()}
+    if op is not sre_c.IN:
+        return None
+    chars: set[str] = set()
+    for kind, value in arg:
+        if kind is sre_c.LITERAL:
+            chars.add(chr(value).lower())
+        elif kind is sre_c.RANGE and value[1] - value[0] <= 256:
+            chars.update(chr(c).lower() for c in range(value[0], value[1] + 1))
+        elif kind is sre_c.CATEGORY and value in _CATEGORIES:
+            chars.update(c.lower() for c in _CATEGORIES[value])
+        else:
+            return None
+    return chars
 
 
 def _children(op: Any, arg: Any) -> list[list[Any]]:

@@ -173,18 +173,9 @@ def _first(items: list[Any]) -> set[str] | str:
     if not items:
         return _WIDE  # an empty branch matches where any other does
     op, arg = items[0]
-    if op is sre_c.LITERAL:
-        return {chr(arg).lower()}
-    if op is sre_c.IN:
-        chars: set[str] = set()
-        for kind, value in arg:
-            if kind is sre_c.LITERAL:
-                chars.add(chr(value).lower())
-            elif kind is sre_c.RANGE and value[1] - value[0] <= 256:
-                chars.update(chr(c).lower() for c in range(value[0], value[1] + 1))
-            else:
-                return _WIDE
-        return chars
+    if op is sre_c.LITERAL or op is sre_c.IN:
+        chars = _one_char(items[0])
+        return _WIDE if chars is None else chars
     if op is sre_c.SUBPATTERN:
         return _first(list(arg[3]))
     if _is_repeat(op) and arg[0] >= 1:
